@@ -1,0 +1,185 @@
+"""The ``archdoc`` command line: a thin layer over the library.
+
+Each command calls one library function. Library errors become one-line
+messages with exit code 1; bad usage exits 2. Tracebacks only with ``--debug``.
+torch is imported inside commands, never at import time, so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import Any
+
+import click
+
+from archdoc import __version__
+from archdoc.errors import ArchdocError, InputSpecError
+from archdoc.shapes import InputSpec, parse_input
+
+FORMATS = ("markdown", "table", "shapes", "json")
+
+
+class InputType(click.ParamType):
+    """``CxHxW`` (any number of dims), optionally ``:dtype``."""
+
+    name = "CxHxW"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> InputSpec:
+        if isinstance(value, InputSpec):
+            return value
+        try:
+            return parse_input(str(value))
+        except InputSpecError as exc:
+            self.fail(f"{exc.reason} (got {value!r})", param, ctx)
+
+
+class KeyValueType(click.ParamType):
+    """``key=value``; the value is read as a Python literal, else kept as text."""
+
+    name = "KEY=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, raw = str(value).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            self.fail(f"expected key=value with a Python identifier as key, got {value!r}", param, ctx)
+        try:
+            parsed = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            parsed = raw.strip()
+        return key, parsed
+
+
+def _complete_models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from archdoc.registry import list_models
+
+    return [name for name in list_models() if name.startswith(incomplete)]
+
+
+class ArchdocGroup(click.Group):
+    """Turns library errors into one-line messages unless ``--debug`` is given."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except ArchdocError as exc:
+            if ctx.meta.get("archdoc.debug"):
+                raise
+            raise click.ClickException(_one_line(exc)) from None
+        except Exception as exc:  # an archdoc bug or a model's own failure
+            if ctx.meta.get("archdoc.debug"):
+                raise
+            raise click.ClickException(
+                f"{type(exc).__name__}: {_one_line(exc)} (run `archdoc --debug ...` for the traceback)"
+            ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+@click.group(cls=ArchdocGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archdoc")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Architecture documentation for PyTorch models that cannot drift from the code.
+
+    \b
+    Examples:
+      archdoc list
+      archdoc render resnet18 --input 1x116x116 --classes 2
+      archdoc render vgg16 --format table
+      archdoc render alexnet --format json -o alexnet.json
+    """
+    ctx.meta["archdoc.debug"] = debug
+
+
+@main.command("list")
+@click.argument("pattern", required=False)
+def list_command(pattern: str | None) -> None:
+    """List the zoo: name, family, parameters and default input.
+
+    PATTERN is a shell wildcard, e.g. 'resnet*' or 'vgg*_bn'.
+
+    \b
+    Examples:
+      archdoc list
+      archdoc list 'vgg*'
+    """
+    from archdoc.render import zoo_rows
+
+    rows = zoo_rows(pattern)
+    if not rows:
+        raise click.ClickException(f"no model matches {pattern!r}")
+    header = ("name", "family", "params", "input")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        click.echo(
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
+        )
+
+
+@main.command("render")
+@click.argument("model", shell_complete=_complete_models)
+@click.option("--input", "inputs", type=InputType(), multiple=True, help="Input size without batch, e.g. 1x116x116. Default: the model's.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--classes", type=click.IntRange(min=1), default=None, help="Number of classes (the builder's num_classes).")
+@click.option("--set", "settings", type=KeyValueType(), multiple=True, help="Other builder argument, e.g. --set aux_logits=True. Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True, help="What to print.")
+@click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True, help="Depth of the summary table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=False), default=None, help="Write to this file (atomically) instead of stdout.")
+def render_command(
+    model: str,
+    inputs: tuple[InputSpec, ...],
+    batch: int,
+    classes: int | None,
+    settings: tuple[tuple[str, Any], ...],
+    fmt: str,
+    depth: int,
+    output: str | None,
+) -> None:
+    """Trace MODEL once on the meta device and print its documentation.
+
+    \b
+    Formats:
+      markdown  the model page (default)
+      table     the torchinfo-style summary table
+      shapes    the shape arithmetic, as a Markdown table
+      json      totals and every layer, for checks and scripts
+
+    \b
+    Examples:
+      archdoc render resnet18 --input 1x116x116 --classes 2
+      archdoc render alexnet --format shapes
+      archdoc render googlenet --set aux_logits=True --format table
+      archdoc render resnet50 --format json -o resnet50.json
+    """
+    from archdoc.render import render
+
+    kwargs = dict(settings)
+    if classes is not None:
+        if "num_classes" in kwargs:
+            raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
+        kwargs["num_classes"] = classes
+    text = render(model, list(inputs) or None, fmt=fmt, batch=batch, depth=depth, **kwargs)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from archdoc.files import write_atomic
+
+        write_atomic(output, text)
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m archdoc`
+    main(prog_name="archdoc")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

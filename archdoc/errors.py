@@ -1,0 +1,136 @@
+"""Errors raised by archdoc.
+
+Every error a user can cause derives from :class:`ArchdocError`. Each carries
+structured data (the offending name, the close matches, the layer and its
+arithmetic) so that callers and tests can inspect it instead of parsing the
+message. The CLI turns these into one-line messages and an exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ArchdocError(Exception):
+    """Base class of every error archdoc raises for bad models or input."""
+
+
+class DuplicateModelError(ArchdocError):
+    """A model name was registered twice.
+
+    Attributes:
+        name: The name that was already taken.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"model {name!r} is already registered")
+
+
+class UnknownModelError(ArchdocError, LookupError):
+    """No registered model has the requested name.
+
+    Attributes:
+        name: The name that was asked for.
+        matches: Registered names close to it, best first.
+    """
+
+    def __init__(self, name: str, matches: Sequence[str]) -> None:
+        self.name = name
+        self.matches = tuple(matches)
+        hint = f"; did you mean {', '.join(self.matches)}?" if self.matches else ""
+        super().__init__(f"unknown model {name!r}{hint} (see `archdoc list`)")
+
+
+class ModelArgumentError(ArchdocError, TypeError):
+    """A builder was given keyword arguments it does not accept.
+
+    Attributes:
+        model: The model name.
+        bad: The rejected argument names.
+        accepted: The argument names the builder accepts.
+    """
+
+    def __init__(self, model: str, bad: Sequence[str], accepted: Sequence[str], detail: str = "") -> None:
+        self.model = model
+        self.bad = tuple(bad)
+        self.accepted = tuple(accepted)
+        what = ", ".join(self.bad) if self.bad else detail
+        super().__init__(
+            f"{model} does not accept {what}; it takes: {', '.join(self.accepted) or 'no arguments'}"
+        )
+
+
+class InputSpecError(ArchdocError, ValueError):
+    """An input size could not be parsed or is not positive.
+
+    Attributes:
+        text: The text that was given.
+    """
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"bad input size {text!r}: {reason}")
+
+
+class InputError(ArchdocError, ValueError):
+    """The model cannot run on the given input (too small, wrong channels, ...).
+
+    Attributes:
+        layer: Qualified name of the layer that rejects the input, if known.
+        minimum: The smallest spatial size the model accepts, if known.
+    """
+
+    def __init__(self, message: str, *, layer: str | None = None, minimum: int | None = None) -> None:
+        self.layer = layer
+        self.minimum = minimum
+        super().__init__(message)
+
+
+class TraceError(ArchdocError, RuntimeError):
+    """The model failed while it ran on the meta device.
+
+    Attributes:
+        layer: Qualified name of the last layer that started running.
+        input_shapes: The shapes that layer received.
+    """
+
+    def __init__(self, message: str, *, layer: str | None = None, input_shapes: Sequence[object] = ()) -> None:
+        self.layer = layer
+        self.input_shapes = tuple(input_shapes)
+        super().__init__(message)
+
+
+class ArithmeticMismatchError(ArchdocError, AssertionError):
+    """A shape computed from a layer's hyper-parameters differs from the traced one.
+
+    This is a bug in archdoc's arithmetic, never the user's fault.
+    """
+
+
+class BuildError(ArchdocError):
+    """A builder raised while constructing the model (bad argument values).
+
+    Attributes:
+        model: The model name.
+        kwargs: The arguments it was called with.
+    """
+
+    def __init__(self, model: str, kwargs: dict[str, object], reason: str) -> None:
+        self.model = model
+        self.kwargs = dict(kwargs)
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.kwargs.items()))
+        super().__init__(f"{model}({args}) failed: {reason}")
+
+
+class OutputError(ArchdocError, OSError):
+    """An output file could not be written; nothing was written.
+
+    Attributes:
+        path: The path that was asked for.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot write {path}: {reason}")

@@ -1,0 +1,251 @@
+"""Model pages (Markdown through jinja2) and the JSON record, both pure functions of a trace."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from archdoc.arithmetic import render_arithmetic
+from archdoc.table import readable, render_table
+from archdoc.tracing import LayerKind, Trace
+
+__all__ = ["render_page", "render_json", "page_context", "reproduce_command", "torchinfo_mult_adds"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
+    # Project templates come first so that a site can override any of ours.
+    loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)])
+    return jinja2.Environment(
+        loader=loader,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return " × ".join(str(d) for d in shape)
+
+
+def _scaled(count: int) -> str:
+    unit, value = readable(count)
+    return f"{value:,.2f} {unit}"
+
+
+def torchinfo_mult_adds(trace: Trace) -> int:
+    """The total torchinfo 1.8 would print, rebuilt from the trace.
+
+    torchinfo multiplies parameter counts by output sizes per leaf layer: for a
+    convolution every parameter (bias included) counts once per output position,
+    for any other layer with parameters once per batch item. That counts
+    BatchNorm's scale and shift as mult-adds, which archdoc's dispatcher count
+    does not. Shown on pages only to explain the difference.
+    """
+    total = 0
+    for layer in trace.layers:
+        if not layer.is_leaf or layer.params == 0 or not layer.output_shape:
+            continue
+        out = layer.output_shape
+        if layer.kind in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE):
+            positions = out[0]
+            for d in out[2:]:
+                positions *= d
+            total += layer.params * positions
+        else:
+            total += out[0] * layer.params
+    return total
+
+
+def reproduce_command(trace: Trace) -> str:
+    """The ``archdoc render`` command line that produces this trace."""
+    parts = ["archdoc", "render", trace.model]
+    for spec in trace.inputs:
+        parts += ["--input", str(spec)]
+    if trace.batch != 1:
+        parts += ["--batch", str(trace.batch)]
+    kwargs = dict(trace.builder_kwargs)
+    if trace.card is not None and kwargs.get("in_channels") == trace.inputs[0].shape[0]:
+        kwargs.pop("in_channels")
+    if "num_classes" in kwargs:
+        parts += ["--classes", str(kwargs.pop("num_classes"))]
+    for key, value in kwargs.items():
+        parts += ["--set", f"{key}={value!r}"]
+    return " ".join(_quote(p) for p in parts)
+
+
+def _quote(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_.:=/x,+-]+", text) else "'" + text.replace("'", "'\\''") + "'"
+
+
+def _python(trace: Trace) -> str:
+    kwargs = dict(trace.builder_kwargs)
+    if trace.card is not None and kwargs.get("in_channels") == trace.inputs[0].shape[0]:
+        kwargs.pop("in_channels")
+    inputs = (
+        _py(str(trace.inputs[0]))
+        if len(trace.inputs) == 1
+        else "[" + ", ".join(_py(str(s)) for s in trace.inputs) + "]"
+    )
+    args = [_py(trace.model), inputs]
+    if trace.batch != 1:
+        args.append(f"batch={trace.batch}")
+    args += [f"{k}={_py(v)}" for k, v in kwargs.items()]
+    return "\n".join(
+        [
+            "import archdoc",
+            "",
+            f"trace = archdoc.trace({', '.join(args)})",
+            "print(archdoc.render_page(trace))",
+        ]
+    )
+
+
+def _py(value: Any) -> str:
+    """A Python literal, with double-quoted strings as most code is written."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _footnote(trace: Trace) -> str:
+    card = trace.card
+    assert card is not None
+    surname = re.sub(r"[^A-Za-z]", "", card.authors[0].split()[-1])
+    return f"{surname}-{card.year}"
+
+
+def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, Any]:
+    """Everything the page template shows, computed from ``trace``.
+
+    Args:
+        trace: The trace.
+        depth: Depth of the summary table.
+        diagrams: Markdown of the structure section, if diagrams are rendered.
+    """
+    kwargs = dict(trace.builder_kwargs)
+    params = f"{trace.total_params:,}"
+    if trace.trainable_params == trace.total_params:
+        params += " (all trainable)"
+    else:
+        params += f" ({trace.trainable_params:,} trainable)"
+    if trace.shared_params:
+        params += f"; {trace.shared_params:,} shared, counted once"
+    spatial = len(trace.inputs[0].shape) - 1 if trace.inputs else 0
+    minimum = _dims(trace.minimum_input) if trace.minimum_input else "not determined"
+    if trace.minimum_input and spatial:
+        minimum += f" ({'×'.join('HWD'[i] for i in range(min(spatial, 3)))})"
+    torchinfo = torchinfo_mult_adds(trace)
+    note = ""
+    if torchinfo != trace.mult_adds and trace.mult_adds:
+        unit, _ = readable(trace.mult_adds)
+        scale = {"M": 1e6, "G": 1e9, "T": 1e12}[unit]
+        if f"{torchinfo / scale:.2f}" != f"{trace.mult_adds / scale:.2f}":
+            note = (
+                f"Mult-adds are counted by PyTorch's dispatcher (convolutions and matrix products). "
+                f"torchinfo 1.8 reports {torchinfo / scale:,.2f} {unit} for this model because it also "
+                f"counts bias and normalisation parameters as mult-adds."
+            )
+    return {
+        "title": trace.display_name,
+        "card": trace.card,
+        "footnote": _footnote(trace) if trace.card else "",
+        "figures": {
+            "params": params,
+            "mult_adds": f"{_scaled(trace.mult_adds)} ({trace.mult_adds:,}) at batch {trace.batch}",
+            "input": "; ".join(
+                _dims(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
+            )
+            + f" (batch {trace.batch})",
+            "output": "; ".join(_dims(shape[1:]) or "scalar" for shape in trace.output_shapes),
+            "minimum": minimum,
+            "built_with": ", ".join(f"`{k}={v!r}`" for k, v in kwargs.items()),
+            "torchinfo_note": note,
+        },
+        "diagrams": diagrams,
+        "table": render_table(trace, depth=depth),
+        "arithmetic": render_arithmetic(trace),
+        "deviations": trace.deviations,
+        "reproduce": {"cli": reproduce_command(trace), "python": _python(trace)},
+    }
+
+
+def render_page(
+    trace: Trace,
+    depth: int = 2,
+    diagrams: str | None = None,
+    template: str = "page.md.j2",
+    template_dirs: Sequence[str | Path] = (),
+) -> str:
+    """The Markdown page of a model.
+
+    Args:
+        trace: The trace to document.
+        depth: Depth of the summary table.
+        diagrams: Markdown for the structure section; ``None`` renders the diagrams
+            from the trace when the diagram renderer is available.
+        template: Template name.
+        template_dirs: Folders searched before archdoc's own templates.
+    """
+    if diagrams is None:
+        diagrams = _diagrams(trace)
+    context = page_context(trace, depth=depth, diagrams=diagrams)
+    text = _environment(template_dirs).get_template(template).render(**context)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def _diagrams(trace: Trace) -> str:
+    try:
+        from archdoc.mermaid import structure_section
+    except ImportError:
+        return ""
+    return structure_section(trace)
+
+
+def render_json(trace: Trace) -> str:
+    """The trace as JSON: totals, shapes and one record per layer call."""
+    first = trace.inputs[0]
+    record = {
+        "model": trace.model,
+        "display_name": trace.display_name,
+        "input_size": list(first.shape),
+        "inputs": [{"shape": list(s.shape), "dtype": s.dtype} for s in trace.inputs],
+        "batch": trace.batch,
+        "builder_kwargs": dict(trace.builder_kwargs),
+        "output_shape": list(trace.output_shape),
+        "output_shapes": [list(s) for s in trace.output_shapes],
+        "total_params": trace.total_params,
+        "trainable_params": trace.trainable_params,
+        "shared_params": trace.shared_params,
+        "mult_adds": trace.mult_adds,
+        "param_bytes": trace.param_bytes,
+        "minimum_input": list(trace.minimum_input) if trace.minimum_input else None,
+        "dataflow": "fx" if trace.dataflow is not None else None,
+        "dataflow_error": trace.dataflow_error,
+        "layers": [
+            {
+                "index": layer.index,
+                "name": layer.name,
+                "type": layer.type,
+                "kind": layer.kind,
+                "depth": layer.depth,
+                "parent": layer.parent,
+                "repeat_of": layer.repeat_of,
+                "input_shape": list(layer.input_shape),
+                "output_shape": list(layer.output_shape),
+                "params": layer.params,
+                "trainable_params": layer.trainable_params,
+                "shared_params": layer.shared_params,
+                "mult_adds": layer.mult_adds,
+                "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in layer.attrs},
+            }
+            for layer in trace.layers
+        ],
+    }
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"

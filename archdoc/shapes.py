@@ -1,0 +1,126 @@
+"""Input specifications: parsing ``1x116x116`` and ``128:int64`` without importing torch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from archdoc.errors import InputSpecError
+
+__all__ = ["InputSpec", "parse_input", "as_input_specs", "format_shape"]
+
+DTYPES = (
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+)
+DTYPE_BYTES = {
+    "float32": 4,
+    "float64": 8,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
+_DIM = re.compile(r"^[+-]?\d+$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: its shape without the batch dimension, and its dtype.
+
+    Attributes:
+        shape: Sizes without batch, e.g. ``(3, 224, 224)``.
+        dtype: A torch dtype name such as ``"float32"`` or ``"int64"``.
+    """
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def __str__(self) -> str:
+        text = "x".join(str(d) for d in self.shape)
+        return text if self.dtype == "float32" else f"{text}:{self.dtype}"
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def is_float(self) -> bool:
+        """Whether the input is a floating-point tensor (images, features)."""
+        return self.dtype.startswith(("float", "bfloat"))
+
+
+def parse_input(text: str) -> InputSpec:
+    """Parse ``CxHxW`` (any number of dims) with an optional ``:dtype``.
+
+    Examples:
+        >>> parse_input("1x116x116")
+        InputSpec(shape=(1, 116, 116), dtype='float32')
+        >>> parse_input("128:int64")
+        InputSpec(shape=(128,), dtype='int64')
+
+    Raises:
+        InputSpecError: If a dimension is not a positive integer or the dtype is unknown.
+    """
+    raw = text.strip()
+    body, _, dtype = raw.partition(":")
+    dtype = _ALIASES.get(dtype.strip().lower(), dtype.strip().lower()) or "float32"
+    if dtype not in DTYPES:
+        raise InputSpecError(text, f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    parts = [p.strip() for p in re.split(r"[x×,*]", body.strip().lower())] if body.strip() else []
+    if not parts:
+        raise InputSpecError(text, "expected sizes like 3x224x224")
+    dims = []
+    for part in parts:
+        if not _DIM.match(part):
+            raise InputSpecError(text, f"{part!r} is not a whole number; expected sizes like 3x224x224")
+        value = int(part)
+        if value <= 0:
+            raise InputSpecError(text, f"every size must be at least 1, got {value}")
+        dims.append(value)
+    return InputSpec(tuple(dims), dtype)
+
+
+def as_input_specs(value: object) -> tuple[InputSpec, ...]:
+    """Normalise what users pass as an input size into a tuple of :class:`InputSpec`.
+
+    Accepts a string (``"3x224x224"``), a tuple of ints (one input), an
+    :class:`InputSpec`, or a list of any of these (several inputs).
+
+    Raises:
+        InputSpecError: If the value cannot be read as input sizes.
+    """
+    if isinstance(value, InputSpec):
+        return (value,)
+    if isinstance(value, str):
+        return (parse_input(value),)
+    if isinstance(value, Sequence) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        dims = tuple(int(v) for v in value)
+        if any(d <= 0 for d in dims):
+            raise InputSpecError(str(value), "every size must be at least 1")
+        return (InputSpec(dims),)
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
+        items = list(value)
+        if items:
+            return tuple(spec for item in items for spec in as_input_specs(item))
+    raise InputSpecError(repr(value), "expected sizes like (3, 224, 224) or '3x224x224'")
+
+
+def format_shape(shape: Sequence[int], sep: str = " × ") -> str:
+    """``(64, 58, 58)`` → ``"64 × 58 × 58"``."""
+    return sep.join(str(d) for d in shape)

@@ -1,0 +1,789 @@
+"""Trace a model once on the meta device into one immutable :class:`Trace`.
+
+The trace is the single source of truth: tables, arithmetic, diagrams and pages
+are pure functions of it. :func:`trace` reads in call order: resolve the model
+→ build or copy it on meta → hook every module → run once → collect.
+
+Mult-adds are counted at the dispatcher (``torch.utils.flop_counter``'s
+formulas, one multiply-accumulate per two FLOPs), attributed to every module
+call active when the op runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from archdoc.errors import ArchdocError, InputError, TraceError
+from archdoc.registry import ModelEntry, PaperCard, get_entry
+from archdoc.shapes import InputSpec, as_input_specs, format_shape
+
+__all__ = ["Trace", "Layer", "FlowNode", "trace", "LayerKind"]
+
+Shape = tuple[int, ...]
+
+# Hyper-parameters worth recording when a module has them (read, never inferred).
+_ATTRS = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "output_padding",
+    "ceil_mode",
+    "count_include_pad",
+    "output_size",
+    "in_features",
+    "out_features",
+    "start_dim",
+    "end_dim",
+    "num_features",
+    "p",
+    "size",
+    "scale_factor",
+    "mode",
+    "alpha",
+    "beta",
+    "k",
+    "normalized_shape",
+    "num_embeddings",
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "embed_dim",
+    "num_heads",
+)
+
+
+class LayerKind:
+    """What a layer does, as far as the renderers care. Decided from torch's base classes."""
+
+    CONV = "conv"
+    CONV_TRANSPOSE = "conv_transpose"
+    MAXPOOL = "maxpool"
+    AVGPOOL = "avgpool"
+    ADAPTIVE_MAXPOOL = "adaptive_maxpool"
+    ADAPTIVE_AVGPOOL = "adaptive_avgpool"
+    FLATTEN = "flatten"
+    LINEAR = "linear"
+    NORM = "norm"
+    ACTIVATION = "activation"
+    DROPOUT = "dropout"
+    EMBEDDING = "embedding"
+    RECURRENT = "recurrent"
+    CONTAINER = "container"
+    OTHER = "other"
+
+
+_KIND_TABLE: tuple[tuple[tuple[type, ...], str], ...] = (
+    ((nn.modules.conv._ConvTransposeNd,), LayerKind.CONV_TRANSPOSE),
+    ((nn.modules.conv._ConvNd,), LayerKind.CONV),
+    ((nn.modules.pooling._MaxPoolNd,), LayerKind.MAXPOOL),
+    ((nn.modules.pooling._AvgPoolNd,), LayerKind.AVGPOOL),
+    ((nn.modules.pooling._AdaptiveMaxPoolNd,), LayerKind.ADAPTIVE_MAXPOOL),
+    ((nn.modules.pooling._AdaptiveAvgPoolNd,), LayerKind.ADAPTIVE_AVGPOOL),
+    ((nn.Flatten,), LayerKind.FLATTEN),
+    ((nn.Linear, nn.Bilinear), LayerKind.LINEAR),
+    (
+        (
+            nn.modules.batchnorm._NormBase,
+            nn.GroupNorm,
+            nn.LayerNorm,
+            nn.LocalResponseNorm,
+            nn.RMSNorm,
+        ),
+        LayerKind.NORM,
+    ),
+    ((nn.modules.dropout._DropoutNd,), LayerKind.DROPOUT),
+    ((nn.Embedding, nn.EmbeddingBag), LayerKind.EMBEDDING),
+    ((nn.RNNBase,), LayerKind.RECURRENT),
+    ((nn.Sequential, nn.ModuleList, nn.ModuleDict), LayerKind.CONTAINER),
+)
+_ACTIVATIONS = frozenset(
+    name
+    for name in dir(nn.modules.activation)
+    if isinstance(getattr(nn.modules.activation, name), type)
+    and issubclass(getattr(nn.modules.activation, name), nn.Module)
+    and name != "MultiheadAttention"
+)
+
+
+def _kind_of(module: nn.Module) -> str:
+    for bases, kind in _KIND_TABLE:
+        if isinstance(module, bases):
+            return kind
+    if type(module).__name__ in _ACTIVATIONS and type(module).__module__.startswith("torch.nn"):
+        return LayerKind.ACTIVATION
+    return LayerKind.OTHER
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call of one module, in execution order.
+
+    Attributes:
+        index: Position in :attr:`Trace.layers`.
+        name: Qualified module name (``"layer1.0.conv1"``); ``""`` for the model itself.
+        type: The module's class name.
+        kind: A :class:`LayerKind` value.
+        depth: Nesting depth of the call; the model is 0.
+        parent: Index of the enclosing call, ``None`` for the model.
+        is_leaf: Whether the module has no child modules.
+        repeat_of: For a module called again, the index of its first call.
+        input_shapes: Shapes of the tensors it received, batch included.
+        output_shapes: Shapes of the tensors it returned, batch included.
+        output_dtypes: Dtype names of the returned tensors.
+        params: Parameters held by the module and its children (each tensor once).
+        trainable_params: Those of them that require grad.
+        shared_params: Parameters of this module that some other module holds too.
+        param_bytes: Bytes of :attr:`params`.
+        mult_adds: Multiply-accumulates of every op run during this call.
+        attrs: Hyper-parameters read off the module, e.g. ``(("kernel_size", (7, 7)), ...)``.
+    """
+
+    index: int
+    name: str
+    type: str
+    kind: str
+    depth: int
+    parent: int | None
+    is_leaf: bool
+    repeat_of: int | None
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    output_dtypes: tuple[str, ...]
+    params: int
+    trainable_params: int
+    shared_params: int
+    param_bytes: int
+    mult_adds: int
+    attrs: tuple[tuple[str, Any], ...] = ()
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        """A recorded hyper-parameter, or ``default``."""
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+    @property
+    def output_shape(self) -> Shape:
+        """The first output's shape (what tables show)."""
+        return self.output_shapes[0] if self.output_shapes else ()
+
+    @property
+    def input_shape(self) -> Shape:
+        """The first input's shape (what tables show)."""
+        return self.input_shapes[0] if self.input_shapes else ()
+
+    @property
+    def label(self) -> str:
+        """The qualified name, or the type for the model itself."""
+        return self.name or self.type
+
+
+@dataclass(frozen=True)
+class FlowNode:
+    """One node of the torch.fx dataflow graph.
+
+    Attributes:
+        name: The fx node name (unique, stable).
+        op: ``placeholder``, ``call_module``, ``call_function``, ``call_method``, ``get_attr`` or ``output``.
+        target: Qualified module name, function or method name.
+        inputs: Names of the nodes it consumes, in argument order.
+    """
+
+    name: str
+    op: str
+    target: str
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything archdoc knows about one model at one input size.
+
+    Attributes:
+        model: The registry name or import path of the model.
+        display_name: A human title, e.g. ``"ResNet-18"``.
+        model_type: The model's class name.
+        family: The zoo family key, ``None`` for users' models.
+        card: The paper card, ``None`` for users' models.
+        deviations: Deviations from the paper, card's first.
+        builder_kwargs: Keyword arguments the model was built with, sorted.
+        inputs: The inputs, without batch.
+        batch: The batch size.
+        device: The device the model ran on (``"meta"`` unless asked otherwise).
+        layers: Every module call, in execution order; ``layers[0]`` is the model.
+        output_shapes: Shapes of the model's outputs, batch included.
+        total_params: Parameters, each shared tensor counted once.
+        trainable_params: Those that require grad.
+        shared_params: Parameters held by more than one module (counted once in the total).
+        param_bytes: Bytes of all parameters.
+        buffer_params: Elements in buffers (BatchNorm running statistics, ...).
+        mult_adds: Multiply-accumulates of the whole forward pass.
+        dataflow: The fx graph, or ``None`` if the model does not trace symbolically.
+        dataflow_error: Why fx failed, when it did.
+        minimum_input: Smallest spatial size the model accepts (all spatial dims equal), if known.
+    """
+
+    model: str
+    display_name: str
+    model_type: str
+    family: str | None
+    card: PaperCard | None
+    deviations: tuple[str, ...]
+    builder_kwargs: tuple[tuple[str, Any], ...]
+    inputs: tuple[InputSpec, ...]
+    batch: int
+    device: str
+    layers: tuple[Layer, ...]
+    output_shapes: tuple[Shape, ...]
+    total_params: int
+    trainable_params: int
+    shared_params: int
+    param_bytes: int
+    buffer_params: int
+    mult_adds: int
+    dataflow: tuple[FlowNode, ...] | None
+    dataflow_error: str | None
+    minimum_input: Shape | None = field(default=None)
+
+    @property
+    def input_shapes(self) -> tuple[Shape, ...]:
+        """Input shapes with the batch dimension."""
+        return tuple((self.batch, *spec.shape) for spec in self.inputs)
+
+    @property
+    def output_shape(self) -> Shape:
+        """The first output's shape."""
+        return self.output_shapes[0] if self.output_shapes else ()
+
+    def children(self, index: int) -> tuple[Layer, ...]:
+        """The direct children of the call at ``index``."""
+        return tuple(layer for layer in self.layers if layer.parent == index)
+
+    def input_text(self) -> str:
+        """The inputs as given on the command line, e.g. ``1x116x116``."""
+        return " ".join(str(spec) for spec in self.inputs)
+
+
+# --------------------------------------------------------------------------- resolve
+
+
+def _resolve(
+    model_or_name: Any, inputs: tuple[InputSpec, ...] | None, builder_kwargs: dict[str, Any], device: str
+) -> tuple[nn.Module, ModelEntry | None, str, tuple[InputSpec, ...], dict[str, Any]]:
+    """Build a registry model on ``device`` or copy a user's instance there."""
+    if isinstance(model_or_name, nn.Module):
+        if builder_kwargs:
+            raise ArchdocError("builder arguments only apply to models given by name")
+        if inputs is None:
+            raise ArchdocError("an input size is required for a model instance")
+        return _copy_to(model_or_name, device), None, type(model_or_name).__name__, inputs, {}
+    if not isinstance(model_or_name, str):
+        raise ArchdocError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
+    entry = get_entry(model_or_name)
+    if inputs is None:
+        inputs = (InputSpec(entry.default_input),)
+    kwargs = dict(builder_kwargs)
+    first = inputs[0]
+    if "in_channels" in entry.parameters and "in_channels" not in kwargs and len(first.shape) >= 2:
+        kwargs["in_channels"] = first.shape[0]
+    if len(inputs) == 1 and len(first.shape) != len(entry.default_input):
+        dims = "×".join("CHWD"[i] if i < 4 else "?" for i in range(len(entry.default_input)))
+        raise InputError(
+            f"{entry.name} takes {len(entry.default_input)}-dimensional inputs ({dims}, batch excluded), "
+            f"got {first}"
+        )
+    with _building_on(device):
+        module = entry.build(**kwargs)
+    return module, entry, entry.name, inputs, kwargs
+
+
+class _SkipRandomInit(TorchFunctionMode):
+    """Make random in-place initialisers no-ops on meta tensors.
+
+    A meta tensor has no values, so skipping them changes nothing; running them
+    would import torch._dynamo through the reference implementations (over a second).
+    """
+
+    _SKIP = frozenset(
+        {
+            torch.Tensor.normal_,
+            torch.Tensor.uniform_,
+            torch.Tensor.random_,
+            torch.Tensor.exponential_,
+            torch.Tensor.log_normal_,
+            torch.Tensor.cauchy_,
+            torch.Tensor.geometric_,
+            torch.Tensor.bernoulli_,
+            torch.Tensor.erfinv_,
+        }
+    )
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        if func in self._SKIP and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+class _building_on:
+    """Context: build modules directly on ``device``."""
+
+    def __init__(self, device: str) -> None:
+        self.device = torch.device(device)
+        self._stack: list[Any] = []
+
+    def __enter__(self) -> None:
+        self._stack = [self.device]
+        self.device.__enter__()
+        if self.device.type == "meta":
+            skip = _SkipRandomInit()
+            skip.__enter__()
+            self._stack.append(skip)
+
+    def __exit__(self, *exc: object) -> None:
+        for ctx in reversed(self._stack):
+            ctx.__exit__(*exc)
+
+
+def _copy_to(module: nn.Module, device: str) -> nn.Module:
+    """Deep-copy ``module`` with every parameter and buffer replaced on ``device``.
+
+    Tied tensors stay tied (the memo maps each tensor once) and the original is
+    never touched: no device move, no value change, no hook, same training flag.
+    """
+    memo: dict[int, Any] = {}
+    dev = torch.device(device)
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        if id(tensor) in memo:
+            continue
+        if dev.type == "meta":
+            data = torch.empty_like(tensor, device=dev)
+        else:
+            data = tensor.detach().to(dev, copy=True)
+        if isinstance(tensor, nn.Parameter):
+            memo[id(tensor)] = nn.Parameter(data, requires_grad=tensor.requires_grad)
+        else:
+            memo[id(tensor)] = data
+    return copy.deepcopy(module, memo)
+
+
+# --------------------------------------------------------------------------- record
+
+
+@dataclass
+class _Call:
+    index: int
+    module: nn.Module
+    depth: int
+    parent: int | None
+    repeat_of: int | None
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...] = ()
+    output_dtypes: tuple[str, ...] = ()
+    flops: int = 0
+
+
+def _tensors(obj: Any) -> Iterator[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _tensors(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _tensors(value)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+# Ops worth decomposing to find matmuls or convolutions inside. Decomposing every
+# uncounted op (normalisation, pointwise) would import torch._refs for nothing.
+_MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bilinear|lstm|gru|rnn")
+
+
+class _Recorder(TorchDispatchMode):
+    """Hooks every module and counts dispatcher-level FLOPs per active call."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.calls: list[_Call] = []
+        self.stack: list[_Call] = []
+        self.first_call: dict[int, int] = {}
+        self.handles: list[Any] = []
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Nothing here runs under torch.compile; wrapping the dispatch in
+        # dynamo's "disable" would import torch._dynamo (over a second) for nothing.
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        if packet not in flop_registry and _MAY_HIDE_MATMUL.search(packet.__name__):
+            # Like FlopCounterMode: look inside composite ops that may contain counted ones.
+            decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
+        out = func(*args, **kwargs)
+        if packet in flop_registry and self.stack:
+            flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
+            for call in self.stack:
+                call.flops += flops
+        return out
+
+    def attach(self) -> None:
+        for module in self.model.modules():
+            self.handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
+            self.handles.append(module.register_forward_hook(self._post, with_kwargs=True))
+
+    def detach(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+
+    def _pre(self, module: nn.Module, args: Any, kwargs: Any) -> None:
+        index = len(self.calls)
+        call = _Call(
+            index=index,
+            module=module,
+            depth=len(self.stack),
+            parent=self.stack[-1].index if self.stack else None,
+            repeat_of=self.first_call.get(id(module)),
+            input_shapes=tuple(tuple(t.shape) for t in _tensors((args, kwargs))),
+        )
+        self.first_call.setdefault(id(module), index)
+        self.calls.append(call)
+        self.stack.append(call)
+
+    def _post(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+        call = self.stack.pop()
+        outs = list(_tensors(output))
+        call.output_shapes = tuple(tuple(t.shape) for t in outs)
+        call.output_dtypes = tuple(_dtype_name(t.dtype) for t in outs)
+
+
+def _make_inputs(inputs: tuple[InputSpec, ...], batch: int, device: str) -> list[torch.Tensor]:
+    tensors = []
+    for spec in inputs:
+        dtype = getattr(torch, spec.dtype)
+        shape = (batch, *spec.shape)
+        if device == "meta" or not spec.is_float:
+            tensors.append(torch.zeros(shape, dtype=dtype, device=device))
+        else:
+            gen = torch.Generator(device="cpu").manual_seed(0)
+            tensors.append(torch.randn(shape, dtype=dtype, generator=gen).to(device))
+    return tensors
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def _owners(model: nn.Module) -> dict[int, int]:
+    """How many (module, attribute) slots hold each parameter tensor."""
+    count: dict[int, int] = {}
+    for module in model.modules():
+        for param in module._parameters.values():
+            if param is not None:
+                count[id(param)] = count.get(id(param), 0) + 1
+    return count
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, torch.Size):
+        return tuple(int(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _attrs_of(module: nn.Module) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for key in _ATTRS:
+        if key in module.__dict__ or (hasattr(type(module), "__constants__") and key in type(module).__constants__):
+            value = getattr(module, key, None)
+            if value is None or isinstance(value, (nn.Module, torch.Tensor)) or callable(value):
+                continue
+            out.append((key, _plain(value)))
+    return tuple(out)
+
+
+def _layers(model: nn.Module, calls: list[_Call]) -> tuple[Layer, ...]:
+    names: dict[int, str] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(module), name)
+    owners = _owners(model)
+    layers = []
+    for call in calls:
+        module = call.module
+        params = list(module.parameters())
+        layers.append(
+            Layer(
+                index=call.index,
+                name=names.get(id(module), "?"),
+                type=type(module).__name__,
+                kind=_kind_of(module),
+                depth=call.depth,
+                parent=call.parent,
+                is_leaf=not any(True for _ in module.children()),
+                repeat_of=call.repeat_of,
+                input_shapes=call.input_shapes,
+                output_shapes=call.output_shapes,
+                output_dtypes=call.output_dtypes,
+                params=sum(p.numel() for p in params),
+                trainable_params=sum(p.numel() for p in params if p.requires_grad),
+                shared_params=sum(p.numel() for p in params if owners.get(id(p), 0) > 1),
+                param_bytes=sum(p.numel() * p.element_size() for p in params),
+                mult_adds=call.flops // 2,
+                attrs=_attrs_of(module),
+            )
+        )
+    return tuple(layers)
+
+
+def _dataflow(model: nn.Module) -> tuple[tuple[FlowNode, ...] | None, str | None]:
+    """The fx graph of ``model``, or the reason it cannot be traced symbolically."""
+    import torch.fx
+
+    try:
+        graph = torch.fx.Tracer().trace(model)
+    except Exception as exc:  # fx raises anything the model's Python raises
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"{type(exc).__name__}: {first}"
+    nodes = []
+    for node in graph.nodes:
+        target = node.target
+        if node.op in ("call_function",):
+            target = getattr(target, "__name__", str(target))
+        nodes.append(
+            FlowNode(
+                name=node.name,
+                op=node.op,
+                target=str(target),
+                inputs=tuple(n.name for n in node.all_input_nodes),
+            )
+        )
+    return tuple(nodes), None
+
+
+# --------------------------------------------------------------------------- diagnose
+
+
+def _runs(model: nn.Module, inputs: tuple[InputSpec, ...], device: str) -> bool:
+    try:
+        with torch.no_grad():
+            out = model(*_make_inputs(inputs, 1, device))
+    except Exception:
+        return False
+    return all(t.numel() > 0 for t in _tensors(out))
+
+
+def _with_spatial(spec: InputSpec, size: int) -> InputSpec:
+    return InputSpec((spec.shape[0],) + (size,) * (len(spec.shape) - 1), spec.dtype)
+
+
+def _spatial_input(inputs: tuple[InputSpec, ...]) -> bool:
+    return len(inputs) == 1 and inputs[0].is_float and len(inputs[0].shape) >= 2
+
+
+def minimum_input(model: nn.Module, spec: InputSpec, known_good: int, device: str = "meta") -> int | None:
+    """Smallest spatial size ``s`` (all spatial dims equal) at which ``model`` runs.
+
+    Bisects between 1 and ``known_good`` (a size that runs), so every size from
+    the result up to ``known_good`` is assumed to run, which holds for networks
+    whose layers shrink sizes monotonically.
+    """
+    if not _runs(model, (_with_spatial(spec, known_good),), device):
+        return None
+    if _runs(model, (_with_spatial(spec, 1),), device):
+        return 1
+    lo, hi = 1, known_good  # fails at lo, runs at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _runs(model, (_with_spatial(spec, mid),), device):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def working_sizes(model: nn.Module, spec: InputSpec, limit: int, device: str = "meta") -> list[int]:
+    """Every spatial size in ``1..limit`` at which ``model`` runs."""
+    return [s for s in range(1, limit + 1) if _runs(model, (_with_spatial(spec, s),), device)]
+
+
+def _ranges(sizes: Sequence[int]) -> str:
+    parts: list[str] = []
+    start = prev = None
+    for s in list(sizes) + [None]:
+        if start is None:
+            start = prev = s
+        elif s is not None and s == prev + 1:
+            prev = s
+        else:
+            parts.append(f"{start}" if start == prev else f"{start}–{prev}")
+            start = prev = s
+    return ", ".join(parts)
+
+
+def _diagnose(
+    exc: Exception, model: nn.Module, name: str, inputs: tuple[InputSpec, ...], failing: _Call | None, device: str
+) -> ArchdocError:
+    """Turn a failure of the forward pass into an error that says what to change."""
+    from archdoc.arithmetic import failing_arithmetic
+
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    module = failing.module if failing else None
+    where = ""
+    if failing is not None:
+        names = {id(m): n for n, m in model.named_modules()}
+        where = names.get(id(module), "") or type(module).__name__
+    shape = failing.input_shapes[0] if failing and failing.input_shapes else None
+    given = " ".join(str(s) for s in inputs)
+
+    in_channels = getattr(module, "in_channels", None)
+    if isinstance(in_channels, int) and shape is not None and len(shape) >= 2 and shape[1] != in_channels:
+        return InputError(
+            f"{name}: {where} ({type(module).__name__}) expects {in_channels} input channels, "
+            f"but gets {shape[1]} (input {given})",
+            layer=where,
+        )
+    in_features = getattr(module, "in_features", None)
+    if isinstance(in_features, int) and shape is not None and shape[-1] != in_features and _spatial_input(inputs):
+        spec = inputs[0]
+        limit = max(64, 2 * max(spec.shape[1:]))
+        sizes = working_sizes(model, spec, limit, device)
+        works = f"sizes that work (up to {limit}): {_ranges(sizes)}" if sizes else f"no size up to {limit} works"
+        return InputError(
+            f"{name} cannot take {given}: {where} (Linear) expects {in_features} features but gets "
+            f"{shape[-1]}; {works}",
+            layer=where,
+            minimum=sizes[0] if sizes else None,
+        )
+    arithmetic = failing_arithmetic(module, shape) if module is not None and shape is not None else None
+    if arithmetic is not None and _spatial_input(inputs):
+        spec = inputs[0]
+        smallest = None
+        for good in (256, 1024, 4096):
+            smallest = minimum_input(model, spec, good, device)
+            if smallest is not None:
+                break
+        minimum = f"; the minimum input is {'×'.join([str(smallest)] * (len(spec.shape) - 1))}" if smallest else ""
+        return InputError(
+            f"input {given} is too small for {name}: {where} ({type(module).__name__}) gets "
+            f"{format_shape(shape[2:], '×')}: {arithmetic}{minimum}",
+            layer=where,
+            minimum=smallest,
+        )
+    shapes = ", ".join(str(list(s)) for s in (failing.input_shapes if failing else ()))
+    at = f" in {where} ({type(module).__name__}) on input {shapes}" if failing else ""
+    return TraceError(f"{name} failed{at}: {message}", layer=where or None, input_shapes=failing.input_shapes if failing else ())
+
+
+# --------------------------------------------------------------------------- main
+
+
+def trace(
+    model_or_name: nn.Module | str,
+    input_size: Any = None,
+    *,
+    batch: int = 1,
+    device: str = "meta",
+    **builder_kwargs: Any,
+) -> Trace:
+    """Trace a model once and return the immutable record every renderer reads.
+
+    Args:
+        model_or_name: A registry name such as ``"resnet18"``, or an ``nn.Module``.
+            A module is copied to ``device`` first and never changed.
+        input_size: Input size without batch: ``(3, 224, 224)``, ``"3x224x224"``,
+            or a list of those for several inputs. ``None`` uses the model's default.
+            For registry models, the first size sets ``in_channels``.
+        batch: Batch size.
+        device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
+        **builder_kwargs: Builder arguments for registry models, e.g. ``num_classes=2``.
+
+    Returns:
+        The :class:`Trace`.
+
+    Raises:
+        UnknownModelError: The name is not registered.
+        ModelArgumentError: The builder rejects a keyword.
+        InputSpecError: The input size cannot be read.
+        InputError: The model cannot take the input (too small, wrong channels, ...).
+        TraceError: The model failed for another reason.
+    """
+    if batch < 1:
+        raise InputError(f"batch must be at least 1, got {batch}")
+    inputs = None if input_size is None else as_input_specs(input_size)
+    model, entry, name, inputs, kwargs = _resolve(model_or_name, inputs, builder_kwargs, device)
+    model.eval()
+
+    recorder = _Recorder(model)
+    recorder.attach()
+    try:
+        tensors = _make_inputs(inputs, batch, device)
+        with torch.no_grad(), recorder:
+            output = model(*tensors)
+    except Exception as exc:
+        failing = recorder.stack[-1] if recorder.stack else None
+        recorder.detach()
+        raise _diagnose(exc, model, name, inputs, failing, device) from exc
+    finally:
+        recorder.detach()
+
+    layers = _layers(model, recorder.calls)
+    params = list(model.parameters())
+    owners = _owners(model)
+    dataflow, dataflow_error = _dataflow(model)
+    spatial_min = None
+    if _spatial_input(inputs):
+        spec = inputs[0]
+        smallest = minimum_input(model, spec, max(spec.shape[1:]), device)
+        if smallest is not None:
+            spatial_min = (smallest,) * (len(spec.shape) - 1)
+
+    card = entry.card if entry else None
+    return Trace(
+        model=name,
+        display_name=entry.display_name if entry else name,
+        model_type=type(model).__name__,
+        family=entry.family if entry else None,
+        card=card,
+        deviations=entry.all_deviations if entry else (),
+        builder_kwargs=tuple(sorted(kwargs.items())),
+        inputs=inputs,
+        batch=batch,
+        device=str(torch.device(device)),
+        layers=layers,
+        output_shapes=tuple(tuple(t.shape) for t in _tensors(output)),
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        shared_params=sum(p.numel() for p in params if owners.get(id(p), 0) > 1),
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        buffer_params=sum(b.numel() for b in model.buffers()),
+        mult_adds=layers[0].mult_adds if layers else 0,
+        dataflow=dataflow,
+        dataflow_error=dataflow_error,
+        minimum_input=spatial_min,
+    )
+

@@ -17,7 +17,7 @@ from archdoc import __version__
 from archdoc.errors import ArchdocError, InputSpecError
 from archdoc.shapes import InputSpec, parse_input
 
-FORMATS = ("markdown", "table", "shapes", "json")
+FORMATS = ("markdown", "table", "shapes", "json", "mermaid")
 
 
 class InputType(click.ParamType):
@@ -133,7 +133,8 @@ def list_command(pattern: str | None) -> None:
 @click.option("--classes", type=click.IntRange(min=1), default=None, help="Number of classes (the builder's num_classes).")
 @click.option("--set", "settings", type=KeyValueType(), multiple=True, help="Other builder argument, e.g. --set aux_logits=True. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True, help="What to print.")
-@click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True, help="Depth of the summary table.")
+@click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True, help="Levels of blocks to expand in diagrams (0: each block is one node).")
+@click.option("--table-depth", type=click.IntRange(min=0), default=2, show_default=True, help="Depth of the summary table.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=False), default=None, help="Write to this file (atomically) instead of stdout.")
 def render_command(
     model: str,
@@ -143,6 +144,7 @@ def render_command(
     settings: tuple[tuple[str, Any], ...],
     fmt: str,
     depth: int,
+    table_depth: int,
     output: str | None,
 ) -> None:
     """Trace MODEL once on the meta device and print its documentation.
@@ -153,6 +155,7 @@ def render_command(
       table     the torchinfo-style summary table
       shapes    the shape arithmetic, as a Markdown table
       json      totals and every layer, for checks and scripts
+      mermaid   the whole-network diagram, as a fenced block for a README
 
     \b
     Examples:
@@ -160,6 +163,7 @@ def render_command(
       archdoc render alexnet --format shapes
       archdoc render googlenet --set aux_logits=True --format table
       archdoc render resnet50 --format json -o resnet50.json
+      archdoc render resnet18 --format mermaid --depth 1
     """
     from archdoc.render import render
 
@@ -168,13 +172,51 @@ def render_command(
         if "num_classes" in kwargs:
             raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
         kwargs["num_classes"] = classes
-    text = render(model, list(inputs) or None, fmt=fmt, batch=batch, depth=depth, **kwargs)
+    text = render(model, list(inputs) or None, fmt=fmt, batch=batch, depth=depth, table_depth=table_depth, **kwargs)
     if output is None:
         click.echo(text, nl=False)
     else:
         from archdoc.files import write_atomic
 
         write_atomic(output, text)
+
+
+@main.command("embed")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any region is stale.")
+def embed_command(files: tuple[str, ...], check: bool) -> None:
+    """Regenerate the archdoc regions of Markdown FILES.
+
+    A region is the text between a marker that carries `archdoc render`
+    arguments and a closing marker, each on a line of its own:
+
+    \b
+      <!-- archdoc: resnet18 --input 1x116x116 --format mermaid -->
+      ...generated...
+      <!-- /archdoc -->
+
+    Everything outside the markers stays byte for byte. With --check nothing is
+    written and the exit code is 1 when a region is stale (for CI and pre-commit).
+
+    \b
+    Examples:
+      archdoc embed README.md
+      archdoc embed --check README.md docs/*.md
+    """
+    from archdoc.embed import embed_files
+
+    stale, changed = embed_files(files, check=check)
+    if check:
+        if stale:
+            for region in stale:
+                click.echo(f"{region.path}:{region.line}: stale region ({region.args}); run `archdoc embed {region.path}`", err=True)
+            raise SystemExit(1)
+        click.echo(f"{len(files)} file(s) up to date", err=True)
+        return
+    for path in changed:
+        click.echo(f"updated {path}", err=True)
+    if not changed:
+        click.echo(f"{len(files)} file(s) already up to date", err=True)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m archdoc`

@@ -179,6 +179,7 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, 
 def render_page(
     trace: Trace,
     depth: int = 2,
+    diagram_depth: int = 0,
     diagrams: str | None = None,
     template: str = "page.md.j2",
     template_dirs: Sequence[str | Path] = (),
@@ -188,24 +189,18 @@ def render_page(
     Args:
         trace: The trace to document.
         depth: Depth of the summary table.
-        diagrams: Markdown for the structure section; ``None`` renders the diagrams
-            from the trace when the diagram renderer is available.
+        diagram_depth: Levels of blocks expanded in the whole-network diagram.
+        diagrams: Markdown for the structure section; ``None`` draws it from the trace.
         template: Template name.
         template_dirs: Folders searched before archdoc's own templates.
     """
     if diagrams is None:
-        diagrams = _diagrams(trace)
+        from archdoc.mermaid import structure_section
+
+        diagrams = structure_section(trace, diagram_depth)
     context = page_context(trace, depth=depth, diagrams=diagrams)
     text = _environment(template_dirs).get_template(template).render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
-
-
-def _diagrams(trace: Trace) -> str:
-    try:
-        from archdoc.mermaid import structure_section
-    except ImportError:
-        return ""
-    return structure_section(trace)
 
 
 def render_json(trace: Trace) -> str:

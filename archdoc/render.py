@@ -13,14 +13,21 @@ from archdoc.tracing import Trace, _building_on, trace
 __all__ = ["render", "render_trace", "zoo_rows"]
 
 
-def render_trace(result: Trace, fmt: str = "markdown", depth: int = 2) -> str:
-    """Render an existing trace in one of the CLI's formats."""
+def render_trace(result: Trace, fmt: str = "markdown", depth: int = 0, table_depth: int = 2) -> str:
+    """Render an existing trace in one of the CLI's formats.
+
+    Args:
+        result: The trace.
+        fmt: ``markdown``, ``table``, ``shapes``, ``json`` or ``mermaid``.
+        depth: Levels of blocks expanded in diagrams.
+        table_depth: Depth of the summary table.
+    """
     if fmt == "markdown":
-        return render_page(result, depth=depth)
+        return render_page(result, depth=table_depth, diagram_depth=depth)
     if fmt == "table":
         from archdoc.table import render_table
 
-        return render_table(result, depth=depth)
+        return render_table(result, depth=table_depth)
     if fmt == "shapes":
         from archdoc.arithmetic import render_arithmetic
 
@@ -30,13 +37,23 @@ def render_trace(result: Trace, fmt: str = "markdown", depth: int = 2) -> str:
     if fmt == "mermaid":
         from archdoc.mermaid import render_mermaid
 
-        return render_mermaid(result)
+        return render_mermaid(result, depth=depth)
     raise ArchdocError(f"unknown format {fmt!r}")
 
 
-def render(model: Any, inputs: Any = None, *, fmt: str = "markdown", batch: int = 1, depth: int = 2, **kwargs: Any) -> str:
+def render(
+    model: Any,
+    inputs: Any = None,
+    *,
+    fmt: str = "markdown",
+    batch: int = 1,
+    depth: int = 0,
+    table_depth: int = 2,
+    **kwargs: Any,
+) -> str:
     """Trace ``model`` once and render it: what ``archdoc render`` prints."""
-    return render_trace(trace(model, inputs, batch=batch, **kwargs), fmt=fmt, depth=depth)
+    result = trace(model, inputs, batch=batch, **kwargs)
+    return render_trace(result, fmt=fmt, depth=depth, table_depth=table_depth)
 
 
 def zoo_rows(pattern: str | None = None) -> list[tuple[str, str, str, str]]:

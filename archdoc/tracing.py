@@ -202,12 +202,19 @@ class FlowNode:
         op: ``placeholder``, ``call_module``, ``call_function``, ``call_method``, ``get_attr`` or ``output``.
         target: Qualified module name, function or method name.
         inputs: Names of the nodes it consumes, in argument order.
+        scope: Qualified name of the module whose forward runs it (the module itself
+            for ``call_module``); ``""`` for the model's own forward.
+        shape: Shape of its (first) tensor output, batch included, if it has one.
+        kind: For ``call_module``, the module's :class:`LayerKind`; else ``""``.
     """
 
     name: str
     op: str
     target: str
     inputs: tuple[str, ...]
+    scope: str = ""
+    shape: Shape | None = None
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -496,14 +503,23 @@ def _make_inputs(inputs: tuple[InputSpec, ...], batch: int, device: str) -> list
 # --------------------------------------------------------------------------- collect
 
 
-def _owners(model: nn.Module) -> dict[int, int]:
-    """How many (module, attribute) slots hold each parameter tensor."""
-    count: dict[int, int] = {}
-    for module in model.modules():
+def _owners(model: nn.Module) -> dict[int, list[str]]:
+    """Qualified names of the modules that hold each parameter tensor directly."""
+    owners: dict[int, list[str]] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
         for param in module._parameters.values():
-            if param is not None:
-                count[id(param)] = count.get(id(param), 0) + 1
-    return count
+            if param is not None and name not in owners.setdefault(id(param), []):
+                owners[id(param)].append(name)
+    return owners
+
+
+def _shared_outside(param: nn.Parameter, name: str, owners: dict[int, list[str]]) -> bool:
+    """Whether a module outside ``name``'s subtree also holds ``param``."""
+    holders = owners.get(id(param), [])
+    if len(holders) < 2:
+        return False
+    inside = (lambda o: True) if name == "" else (lambda o: o == name or o.startswith(name + "."))
+    return not all(inside(o) for o in holders)
 
 
 def _plain(value: Any) -> Any:
@@ -551,7 +567,7 @@ def _layers(model: nn.Module, calls: list[_Call]) -> tuple[Layer, ...]:
                 output_dtypes=call.output_dtypes,
                 params=sum(p.numel() for p in params),
                 trainable_params=sum(p.numel() for p in params if p.requires_grad),
-                shared_params=sum(p.numel() for p in params if owners.get(id(p), 0) > 1),
+                shared_params=sum(p.numel() for p in params if _shared_outside(p, names.get(id(module), ""), owners)),
                 param_bytes=sum(p.numel() * p.element_size() for p in params),
                 mult_adds=call.flops // 2,
                 attrs=_attrs_of(module),
@@ -560,26 +576,54 @@ def _layers(model: nn.Module, calls: list[_Call]) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
-def _dataflow(model: nn.Module) -> tuple[tuple[FlowNode, ...] | None, str | None]:
-    """The fx graph of ``model``, or the reason it cannot be traced symbolically."""
+def _dataflow(
+    model: nn.Module, tensors: Sequence[torch.Tensor]
+) -> tuple[tuple[FlowNode, ...] | None, str | None]:
+    """The fx graph of ``model`` with each node's output shape, or why fx cannot trace it."""
     import torch.fx
 
     try:
         graph = torch.fx.Tracer().trace(model)
-    except Exception as exc:  # fx raises anything the model's Python raises
+        module = torch.fx.GraphModule(model, graph)
+    except Exception as exc:  # fx raises whatever the model's Python raises
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"{type(exc).__name__}: {first}"
+
+    shapes: dict[str, Shape] = {}
+
+    class _Shapes(torch.fx.Interpreter):
+        def run_node(self, node: torch.fx.Node) -> Any:
+            out = super().run_node(node)
+            first = next(_tensors(out), None)
+            if first is not None:
+                shapes[node.name] = tuple(first.shape)
+            return out
+
+    try:
+        with torch.no_grad():
+            _Shapes(module).run(*tensors)
+    except Exception:
+        shapes.clear()  # the graph stays useful without shapes
+
+    kinds = {name: _kind_of(m) for name, m in model.named_modules()}
     nodes = []
     for node in graph.nodes:
         target = node.target
-        if node.op in ("call_function",):
+        if node.op == "call_function":
             target = getattr(target, "__name__", str(target))
+        stack = list(node.meta.get("nn_module_stack", {}) or {})
+        scope = re.sub(r"@\d+$", "", stack[-1]) if stack else ""
+        if node.op == "call_module":
+            scope = str(target)
         nodes.append(
             FlowNode(
                 name=node.name,
                 op=node.op,
                 target=str(target),
                 inputs=tuple(n.name for n in node.all_input_nodes),
+                scope=scope,
+                shape=shapes.get(node.name),
+                kind=kinds.get(str(target), LayerKind.OTHER) if node.op == "call_module" else "",
             )
         )
     return tuple(nodes), None
@@ -754,7 +798,7 @@ def trace(
     layers = _layers(model, recorder.calls)
     params = list(model.parameters())
     owners = _owners(model)
-    dataflow, dataflow_error = _dataflow(model)
+    dataflow, dataflow_error = _dataflow(model, tensors)
     spatial_min = None
     if _spatial_input(inputs):
         spec = inputs[0]
@@ -778,7 +822,7 @@ def trace(
         output_shapes=tuple(tuple(t.shape) for t in _tensors(output)),
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
-        shared_params=sum(p.numel() for p in params if owners.get(id(p), 0) > 1),
+        shared_params=sum(p.numel() for p in params if len(owners.get(id(p), ())) > 1),
         param_bytes=sum(p.numel() * p.element_size() for p in params),
         buffer_params=sum(b.numel() for b in model.buffers()),
         mult_adds=layers[0].mult_adds if layers else 0,

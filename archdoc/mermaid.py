@@ -103,7 +103,8 @@ def escape_label(text: str) -> str:
     quotes, and ids never come from labels.
     """
     text = "".join(" " if ord(c) < 32 or c in "\u2028\u2029\x7f" else c for c in text)
-    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], text)
+    # Mermaid rejects an empty quoted label; a space keeps the node and reads as blank.
+    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], text) or " "
 
 
 def _dims(shape: Sequence[int] | None) -> str:

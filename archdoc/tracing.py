@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -583,8 +584,11 @@ def _dataflow(
     import torch.fx
 
     try:
-        graph = torch.fx.Tracer().trace(model)
-        module = torch.fx.GraphModule(model, graph)
+        with warnings.catch_warnings():
+            # fx compiles generated code; odd module names make it warn about escapes.
+            warnings.simplefilter("ignore")
+            graph = torch.fx.Tracer().trace(model)
+            module = torch.fx.GraphModule(model, graph)
     except Exception as exc:  # fx raises whatever the model's Python raises
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"{type(exc).__name__}: {first}"

@@ -39,3 +39,43 @@ def cached_trace(name: str, input_size: str | None = None, **kwargs):
     import archdoc
 
     return archdoc.trace(name, input_size, **kwargs)
+
+
+class MermaidParser:
+    """One long-lived node process running mermaid.parse (tests/js/parse.mjs)."""
+
+    def __init__(self) -> None:
+        import shutil
+        import subprocess
+
+        js = Path(__file__).parent / "js"
+        node = shutil.which("node")
+        assert node, "node is required for the Mermaid parser tests (see scripts/test)"
+        if not (js / "node_modules" / "mermaid").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=js, check=True)
+        self.proc = subprocess.Popen(
+            [node, "parse.mjs"], cwd=js, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        )
+
+    def parse(self, text: str) -> tuple[bool, str | None]:
+        import json
+
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(text) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, "the Mermaid parser process died"
+        answer = json.loads(line)
+        return answer["ok"], answer["error"]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def mermaid():
+    parser = MermaidParser()
+    yield parser
+    parser.close()

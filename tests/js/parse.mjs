@@ -1,6 +1,9 @@
 // Parse Mermaid diagrams with the real parser (mermaid 11 under jsdom).
-// stdin: a JSON array of diagram texts. stdout: a JSON array of {ok, error}.
+// Reads one JSON-encoded diagram per line on stdin and answers each with one
+// JSON line {"ok": bool, "error": string|null} on stdout, so a test session
+// pays for loading mermaid once.
 import { JSDOM } from "jsdom";
+import readline from "node:readline";
 
 const dom = new JSDOM("<!doctype html><html><body></body></html>", { pretendToBeVisual: true });
 globalThis.window = dom.window;
@@ -12,16 +15,16 @@ for (const key of ["Element", "HTMLElement", "SVGElement", "DOMParser", "XMLSeri
 const { default: mermaid } = await import("mermaid");
 mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
 
-let input = "";
-for await (const chunk of process.stdin) input += chunk;
-const diagrams = JSON.parse(input);
-const results = [];
-for (const text of diagrams) {
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  let answer;
   try {
-    await mermaid.parse(text);
-    results.push({ ok: true, error: null });
+    await mermaid.parse(JSON.parse(line));
+    answer = { ok: true, error: null };
   } catch (err) {
-    results.push({ ok: false, error: String(err && err.message ? err.message : err).split("\n").slice(0, 4).join(" ") });
+    const text = String(err && err.message ? err.message : err);
+    answer = { ok: false, error: text.split("\n").slice(0, 4).join(" ") };
   }
+  process.stdout.write(JSON.stringify(answer) + "\n");
 }
-process.stdout.write(JSON.stringify(results));

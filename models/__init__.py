@@ -1,0 +1,10 @@
+"""The reference zoo, installed as ``archdoc.zoo``.
+
+One file per family, each read top to bottom: paper card, blocks, model,
+configurations in the paper's terms, builders. Importing this package
+registers every builder with :mod:`archdoc.registry`.
+"""
+
+from archdoc.zoo import alexnet, googlenet, lenet, resnet, vgg
+
+__all__ = ["alexnet", "googlenet", "lenet", "resnet", "vgg"]

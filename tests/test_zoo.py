@@ -1,0 +1,169 @@
+"""The reference zoo against published figures.
+
+Expected numbers come from outside this code:
+- torchvision's model documentation tables (params, GFLOPS = multiply-accumulates);
+- the papers (LeNet-5: 61,706 params from its layer sizes; AlexNet 2012 by hand below);
+- the seed pages 000 and 001 (ResNet-18/50 at 1x116x116 with 2 classes, AlexNet-BN).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import archdoc
+from archdoc.registry import get_entry
+from archdoc.tracing import _building_on
+from conftest import cached_trace
+
+# name: (params, mult-adds in G at the default input, rounding digits) — torchvision docs unless noted.
+PUBLISHED = {
+    "lenet5": (61_706, None, None),  # LeNet-5 layer sizes: 156 + 2,416 + 48,120 + 10,164 + 850
+    "alexnet": (61_100_840, 0.714, 3),
+    "alexnet_2012": (60_965_224, None, None),  # mult-adds checked by hand below
+    "alexnet_bn": (50_846_760, None, None),  # seed 001 with 1000 classes: 46,762,051 - 12,291 + 4,097,000
+    "vgg11": (132_863_336, 7.609, 3),
+    "vgg13": (133_047_848, 11.308, 3),
+    "vgg16": (138_357_544, 15.470, 3),
+    "vgg19": (143_667_240, 19.632, 3),
+    "vgg11_bn": (132_868_840, 7.609, 3),
+    "vgg13_bn": (133_053_736, 11.308, 3),
+    "vgg16_bn": (138_365_992, 15.470, 3),
+    "vgg19_bn": (143_678_248, 19.632, 3),
+    "googlenet": (6_624_904, 1.498, 3),
+    "resnet18": (11_689_512, 1.814, 3),
+    "resnet34": (21_797_672, 3.664, 3),
+    "resnet50": (25_557_032, 4.089, 3),
+    "resnet101": (44_549_160, 7.801, 3),
+    "resnet152": (60_192_808, 11.514, 3),
+}
+
+
+def test_every_registered_model_has_a_published_figure():
+    assert sorted(archdoc.list_models()) == sorted(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_params_and_mult_adds(name):
+    params, gmacs, digits = PUBLISHED[name]
+    with _building_on("meta"):
+        model = archdoc.get_model(name)
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert all(p.is_meta for p in model.parameters())
+    trace = cached_trace(name)
+    assert trace.total_params == params
+    if gmacs is not None:
+        assert round(trace.mult_adds / 1e9, digits) == gmacs
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, size, params, mult_adds",
+    [
+        # Seed 000: 11,171,266 and 520.97 M (torchinfo; see test_trace for the 520.96 M dispatcher count).
+        ("resnet18", {"num_classes": 2}, "1x116x116", 11_171_266, None),
+        # Seed 000: 23,505,858 and 1.22 G.
+        ("resnet50", {"num_classes": 2}, "1x116x116", 23_505_858, ("G", 1.22)),
+        # Seed 001: 46,762,051 and 1.01 G.
+        ("alexnet_bn", {"num_classes": 3}, "3x224x224", 46_762_051, ("G", 1.01)),
+        # torchvision GoogLeNet with auxiliary classifiers: 13,004,888.
+        ("googlenet", {"aux_logits": True}, "3x224x224", 13_004_888, None),
+    ],
+)
+def test_seed_configurations(name, kwargs, size, params, mult_adds):
+    trace = archdoc.trace(name, size, **kwargs)
+    assert trace.total_params == params
+    if mult_adds:
+        assert round(trace.mult_adds / 1e9, 2) == mult_adds[1]
+
+
+def test_alexnet_2012_mult_adds_by_hand():
+    # Cout·(Cin/groups)·k²·Hout·Wout per convolution at 227x227 (55, 27, 13, 13, 13), then in·out.
+    convs = (
+        96 * 3 * 11 * 11 * 55 * 55
+        + 256 * 48 * 5 * 5 * 27 * 27
+        + 384 * 256 * 3 * 3 * 13 * 13
+        + 384 * 192 * 3 * 3 * 13 * 13
+        + 256 * 192 * 3 * 3 * 13 * 13
+    )
+    fcs = 9216 * 4096 + 4096 * 4096 + 4096 * 1000
+    trace = cached_trace("alexnet_2012")
+    assert trace.mult_adds == convs + fcs == 724_406_816
+    # The issue's 0.725 G counts bias additions too (torchinfo's convention).
+    from archdoc.page import torchinfo_mult_adds
+
+    assert round(torchinfo_mult_adds(trace) / 1e9, 3) == 0.725
+
+
+@pytest.mark.parametrize("name, minimum", [("alexnet", 63), ("vgg16", 32), ("vgg11_bn", 32), ("googlenet", 15)])
+def test_minimum_input(name, minimum):
+    trace = cached_trace(name)
+    assert trace.minimum_input == (minimum, minimum)
+    with _building_on("meta"):
+        model = archdoc.get_model(name).eval()
+    model(torch.empty(1, 3, minimum, minimum, device="meta"))
+    with pytest.raises(RuntimeError):
+        model(torch.empty(1, 3, minimum - 1, minimum - 1, device="meta"))
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_output_shapes_follow_classes_and_channels(name):
+    entry = get_entry(name)
+    channels, *spatial = entry.default_input
+    trace = archdoc.trace(name, (channels + 1, *spatial), num_classes=7, batch=2)
+    assert trace.output_shape == (2, 7)
+    assert dict(trace.builder_kwargs)["in_channels"] == channels + 1
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_every_card_is_complete(name):
+    entry = get_entry(name)
+    card = entry.card
+    assert card.title and card.authors and card.year > 1980 and card.venue
+    assert len(card.description) > 80
+    assert card.doi or card.arxiv
+    assert card.implementation
+    assert entry.all_deviations
+    assert entry.display_name
+
+
+# Seed 001's table, transcribed by hand: leaf layers as (type, output shape, params).
+SEED_ALEXNET_BN = [
+    ("Conv2d", [1, 96, 54, 54], 34_944), ("BatchNorm2d", [1, 96, 54, 54], 192), ("ReLU", [1, 96, 54, 54], 0),
+    ("MaxPool2d", [1, 96, 26, 26], 0),
+    ("Conv2d", [1, 256, 26, 26], 614_656), ("BatchNorm2d", [1, 256, 26, 26], 512), ("ReLU", [1, 256, 26, 26], 0),
+    ("MaxPool2d", [1, 256, 12, 12], 0),
+    ("Conv2d", [1, 384, 12, 12], 885_120), ("BatchNorm2d", [1, 384, 12, 12], 768), ("ReLU", [1, 384, 12, 12], 0),
+    ("Conv2d", [1, 384, 12, 12], 1_327_488), ("BatchNorm2d", [1, 384, 12, 12], 768), ("ReLU", [1, 384, 12, 12], 0),
+    ("Conv2d", [1, 256, 12, 12], 884_992), ("BatchNorm2d", [1, 256, 12, 12], 512), ("ReLU", [1, 256, 12, 12], 0),
+    ("MaxPool2d", [1, 256, 5, 5], 0),
+    ("Flatten", [1, 6400], 0),
+    ("Dropout", [1, 6400], 0), ("Linear", [1, 4096], 26_218_496), ("ReLU", [1, 4096], 0),
+    ("Dropout", [1, 4096], 0), ("Linear", [1, 4096], 16_781_312), ("ReLU", [1, 4096], 0),
+    ("Linear", [1, 3], 12_291),
+]
+
+
+def test_alexnet_bn_layers_equal_seed_001():
+    trace = cached_trace("alexnet_bn", "3x224x224", num_classes=3)
+    leaves = [(lay.type, list(lay.output_shape), lay.params) for lay in trace.layers if lay.is_leaf]
+    assert leaves == SEED_ALEXNET_BN
+
+
+def test_googlenet_training_mode_returns_aux_outputs():
+    with _building_on("meta"):
+        model = archdoc.get_model("googlenet", aux_logits=True).train()
+    out = model(torch.empty(2, 3, 224, 224, device="meta"))
+    assert out.logits.shape == out.aux_logits1.shape == out.aux_logits2.shape == (2, 1000)
+    assert archdoc.get_model.__module__ == "archdoc.registry"
+
+
+def test_zoo_does_not_install_a_bare_models_package():
+    import importlib.util
+
+    import archdoc.zoo
+
+    assert archdoc.zoo.__name__ == "archdoc.zoo"
+    spec = importlib.util.find_spec("models")
+    # Run from the repository root, the folder itself is importable; installed, nothing named
+    # "models" may come from archdoc's distribution.
+    assert spec is None or "site-packages" not in str(spec.origin)

@@ -1,0 +1,58 @@
+"""Check the zoo against torchvision: same state_dict keys and shapes, same outputs.
+
+Not part of the test suite or CI: torchvision is not a dependency, and PyPI's
+torchvision does not import beside the CPU torch the project installs. Run it in
+a throwaway environment that has torchvision, with archdoc installed without deps:
+
+    python -m venv /tmp/tv && /tmp/tv/bin/pip install torch==2.14.1 torchvision==0.29.1
+    /tmp/tv/bin/pip install --no-deps -e . && /tmp/tv/bin/pip install click jinja2 torchinfo numpy
+    /tmp/tv/bin/python scripts/torchvision_parity.py
+
+For each model it builds torchvision's and archdoc's on CPU, compares keys and
+shapes, loads torchvision's weights into archdoc's with ``strict=True``, and
+compares the two models' outputs on the same input in eval mode.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+
+import archdoc
+
+PAIRS = [
+    ("alexnet", {}),
+    *[(f"vgg{d}{bn}", {}) for d in (11, 13, 16, 19) for bn in ("", "_bn")],
+    ("googlenet", {"aux_logits": False}),
+    ("googlenet", {"aux_logits": True}),
+    *[(f"resnet{d}", {}) for d in (18, 34, 50, 101, 152)],
+]
+
+
+def torchvision_model(name: str, kwargs: dict) -> torch.nn.Module:
+    builder = getattr(torchvision.models, name)
+    if name == "googlenet":
+        return builder(weights=None, init_weights=True, transform_input=False, **kwargs)
+    return builder(weights=None, **kwargs)
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
+    for name, kwargs in PAIRS:
+        theirs = torchvision_model(name, kwargs).eval()
+        ours = archdoc.get_model(name, **kwargs).eval()
+        ts, os_ = theirs.state_dict(), ours.state_dict()
+        same_keys = list(ts) == list(os_)
+        same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
+        ours.load_state_dict(ts, strict=True)
+        x = torch.randn(2, 3, 224, 224)
+        with torch.no_grad():
+            diff = (theirs(x) - ours(x)).abs().max().item()
+        label = name + ("" if not kwargs else f" {kwargs}")
+        print(f"{label:32s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
+              f"strict load ok  max |output diff| {diff:.2e}  ({len(ts)} tensors)")
+
+
+if __name__ == "__main__":
+    main()

@@ -141,6 +141,11 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, 
     minimum = _dims(trace.minimum_input) if trace.minimum_input else "not determined"
     if trace.minimum_input and spatial:
         minimum += f" ({'×'.join('HWD'[i] for i in range(min(spatial, 3)))})"
+    if trace.minimum_input and trace.maximum_input:
+        minimum += (
+            f"; only sizes {trace.minimum_input[0]} to {trace.maximum_input[0]} run "
+            "(a fixed-width classifier follows the features)"
+        )
     torchinfo = torchinfo_mult_adds(trace)
     note = ""
     if torchinfo != trace.mult_adds and trace.mult_adds:
@@ -221,6 +226,7 @@ def render_json(trace: Trace) -> str:
         "mult_adds": trace.mult_adds,
         "param_bytes": trace.param_bytes,
         "minimum_input": list(trace.minimum_input) if trace.minimum_input else None,
+        "maximum_input": list(trace.maximum_input) if trace.maximum_input else None,
         "dataflow": "fx" if trace.dataflow is not None else None,
         "dataflow_error": trace.dataflow_error,
         "layers": [

@@ -244,6 +244,8 @@ class Trace:
         dataflow: The fx graph, or ``None`` if the model does not trace symbolically.
         dataflow_error: Why fx failed, when it did.
         minimum_input: Smallest spatial size the model accepts (all spatial dims equal), if known.
+        maximum_input: Largest such size, when one exists below twice the traced size
+            (a Flatten feeding a fixed-width Linear accepts only a narrow range).
     """
 
     model: str
@@ -267,6 +269,7 @@ class Trace:
     dataflow: tuple[FlowNode, ...] | None
     dataflow_error: str | None
     minimum_input: Shape | None = field(default=None)
+    maximum_input: Shape | None = field(default=None)
 
     @property
     def input_shapes(self) -> tuple[Shape, ...]:
@@ -309,7 +312,9 @@ def _resolve(
     first = inputs[0]
     if "in_channels" in entry.parameters and "in_channels" not in kwargs and len(first.shape) >= 2:
         kwargs["in_channels"] = first.shape[0]
-    if len(inputs) == 1 and len(first.shape) != len(entry.default_input):
+    if len(inputs) != 1:
+        raise InputError(f"{entry.name} takes one input, got {len(inputs)}")
+    if len(first.shape) != len(entry.default_input):
         dims = "×".join("CHWD"[i] if i < 4 else "?" for i in range(len(entry.default_input)))
         raise InputError(
             f"{entry.name} takes {len(entry.default_input)}-dimensional inputs ({dims}, batch excluded), "
@@ -674,6 +679,25 @@ def minimum_input(model: nn.Module, spec: InputSpec, known_good: int, device: st
     return hi
 
 
+def maximum_input(model: nn.Module, spec: InputSpec, known_good: int, device: str = "meta") -> int | None:
+    """Largest spatial size up to ``2 * known_good`` at which ``model`` runs, or ``None`` if that runs.
+
+    Bisects between ``known_good`` (runs) and ``2 * known_good``, assuming the
+    sizes that run form one range.
+    """
+    ceiling = 2 * known_good
+    if _runs(model, (_with_spatial(spec, ceiling),), device):
+        return None
+    lo, hi = known_good, ceiling  # runs at lo, fails at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _runs(model, (_with_spatial(spec, mid),), device):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def working_sizes(model: nn.Module, spec: InputSpec, limit: int, device: str = "meta") -> list[int]:
     """Every spatial size in ``1..limit`` at which ``model`` runs."""
     return [s for s in range(1, limit + 1) if _runs(model, (_with_spatial(spec, s),), device)]
@@ -803,12 +827,16 @@ def trace(
     params = list(model.parameters())
     owners = _owners(model)
     dataflow, dataflow_error = _dataflow(model, tensors)
-    spatial_min = None
+    spatial_min = spatial_max = None
     if _spatial_input(inputs):
         spec = inputs[0]
-        smallest = minimum_input(model, spec, max(spec.shape[1:]), device)
+        traced = max(spec.shape[1:])
+        smallest = minimum_input(model, spec, traced, device)
         if smallest is not None:
             spatial_min = (smallest,) * (len(spec.shape) - 1)
+            largest = maximum_input(model, spec, traced, device)
+            if largest is not None:
+                spatial_max = (largest,) * (len(spec.shape) - 1)
 
     card = entry.card if entry else None
     return Trace(
@@ -833,5 +861,6 @@ def trace(
         dataflow=dataflow,
         dataflow_error=dataflow_error,
         minimum_input=spatial_min,
+        maximum_input=spatial_max,
     )
 

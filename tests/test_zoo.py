@@ -167,3 +167,20 @@ def test_zoo_does_not_install_a_bare_models_package():
     # Run from the repository root, the folder itself is importable; installed, nothing named
     # "models" may come from archdoc's distribution.
     assert spec is None or "site-packages" not in str(spec.origin)
+
+
+@pytest.mark.parametrize(
+    "name, low, high",
+    [
+        # LeNet-5: C5 must see 5x5 maps; by hand, ⌊(⌊(n − 4)/2⌋ − 4)/2⌋ = 5 for n = 32..35.
+        ("lenet5", 32, 35),
+        # AlexNet 2012: the classifier needs 6x6 maps; by hand, n = 227..258 gives 55..62 after conv1
+        # and 6 after the last pool; 259 gives 7.
+        ("alexnet_2012", 227, 258),
+        ("alexnet", 63, None),  # adaptive pooling: no upper bound
+    ],
+)
+def test_accepted_input_range(name, low, high):
+    trace = cached_trace(name)
+    assert trace.minimum_input == (low, low)
+    assert trace.maximum_input == (None if high is None else (high, high))

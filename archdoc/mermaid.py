@@ -402,7 +402,7 @@ def _fold(graph: _Graph) -> _Graph:
     return graph
 
 
-def _emit(graph: _Graph, comment: str = "") -> str:
+def _emit(graph: _Graph, comment: str = "", strip: str = "") -> str:
     ids = {key: f"n{i}" for i, key in enumerate(graph.order, start=1)}
     lines = ["flowchart TD"]
     if comment:
@@ -437,7 +437,8 @@ def _emit(graph: _Graph, comment: str = "") -> str:
             lines.append(f'{pad}{ids[key]}["{escape_label(v.label)}"]:::{v.cls}')
         for child in names:
             if child and parent_of(child) == group:
-                lines.append(f'{pad}subgraph {sub_ids[child]} ["{escape_label(child)}"]')
+                title = child[len(strip) + 1 :] if strip and child.startswith(strip + ".") else child
+                lines.append(f'{pad}subgraph {sub_ids[child]} ["{escape_label(title)}"]')
                 write(child, indent + 1)
                 lines.append(f"{pad}end")
 
@@ -580,7 +581,7 @@ def block_diagrams(trace: Trace) -> list[tuple[str, str]]:
             _output_label([layer.output_shape]),
             stop=block,
         )
-        text = _emit(_fold(graph))
+        text = _emit(_fold(graph), strip=block)
         count = sum(1 for name in top_blocks if _signature(trace, tree, name) == _signature(trace, tree, block))
         caption = (
             f"{layer.type}{_downsample_marker(layer)}{extra}, as in `{block}` "

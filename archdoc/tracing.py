@@ -828,7 +828,10 @@ def trace(
     owners = _owners(model)
     dataflow, dataflow_error = _dataflow(model, tensors)
     spatial_min = spatial_max = None
-    if _spatial_input(inputs):
+    windowed = {LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPOOL, LayerKind.AVGPOOL}
+    # Only convolutional models have a minimum spatial size; a (sequence, features)
+    # input to a transformer has no "channels" to keep fixed.
+    if _spatial_input(inputs) and any(layer.kind in windowed for layer in layers):
         spec = inputs[0]
         traced = max(spec.shape[1:])
         smallest = minimum_input(model, spec, traced, device)

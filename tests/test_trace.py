@@ -295,3 +295,37 @@ def test_large_input_costs_no_memory():
     stem = trace.layers[1]
     assert stem.output_shape == (16, 64, 512, 512)
     assert math.prod(stem.output_shape) * 4 > 1e9  # would be over 1 GB if it were real
+
+
+def test_transformer_counts_by_hand_and_has_no_minimum_size():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+    model = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    trace = archdoc.trace(model, (10, 32))
+    assert trace.total_params == sum(p.numel() for p in model.parameters())
+    # Per layer, 10 tokens of width 32: in-projection 10·32·96, scores 4·10·10·8, weighted
+    # values 4·10·10·8, out-projection 10·32·32, feed-forward 2·10·32·64.
+    per_layer = 10 * 32 * 96 + 2 * 4 * 10 * 10 * 8 + 10 * 32 * 32 + 2 * 10 * 32 * 64
+    assert trace.mult_adds == 2 * per_layer
+    assert trace.minimum_input is None
+
+
+def test_lstm_with_token_ids_counts_by_hand():
+    class Classifier(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(100, 16)
+            self.lstm = nn.LSTM(16, 32, batch_first=True)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.emb(x))
+            return self.fc(out[:, -1])
+
+    model = Classifier()
+    trace = archdoc.trace(model, "12:int64")
+    assert trace.inputs[0].dtype == "int64"
+    assert trace.total_params == 1600 + 4 * 32 * (16 + 32 + 2) + 32 * 4 + 4
+    # Four gates, 12 steps: 12·4·32·(16 + 32), then the classifier 32·4.
+    assert trace.mult_adds == 12 * 4 * 32 * (16 + 32) + 32 * 4
+    assert trace.output_shape == (1, 4)

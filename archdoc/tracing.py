@@ -669,14 +669,7 @@ def minimum_input(model: nn.Module, spec: InputSpec, known_good: int, device: st
         return None
     if _runs(model, (_with_spatial(spec, 1),), device):
         return 1
-    lo, hi = 1, known_good  # fails at lo, runs at hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _runs(model, (_with_spatial(spec, mid),), device):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return _edge(model, spec, good=known_good, bad=1, device=device)
 
 
 def maximum_input(model: nn.Module, spec: InputSpec, known_good: int, device: str = "meta") -> int | None:
@@ -688,14 +681,18 @@ def maximum_input(model: nn.Module, spec: InputSpec, known_good: int, device: st
     ceiling = 2 * known_good
     if _runs(model, (_with_spatial(spec, ceiling),), device):
         return None
-    lo, hi = known_good, ceiling  # runs at lo, fails at hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
+    return _edge(model, spec, good=known_good, bad=ceiling, device=device)
+
+
+def _edge(model: nn.Module, spec: InputSpec, good: int, bad: int, device: str) -> int:
+    """Bisect between a size that runs and one that fails; return the last that runs."""
+    while abs(good - bad) > 1:
+        mid = (good + bad) // 2
         if _runs(model, (_with_spatial(spec, mid),), device):
-            lo = mid
+            good = mid
         else:
-            hi = mid
-    return lo
+            bad = mid
+    return good
 
 
 def working_sizes(model: nn.Module, spec: InputSpec, limit: int, device: str = "meta") -> list[int]:

@@ -8,7 +8,6 @@ torch is imported inside commands, never at import time, so ``--help`` is quick.
 from __future__ import annotations
 
 import ast
-import sys
 from typing import Any
 
 import click
@@ -219,9 +218,3 @@ def embed_command(files: tuple[str, ...], check: bool) -> None:
         click.echo(f"{len(files)} file(s) already up to date", err=True)
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m archdoc`
-    main(prog_name="archdoc")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())

@@ -128,10 +128,14 @@ class _Tree:
 
     def ancestors(self, name: str) -> list[str]:
         """Qualified names from the outermost ancestor down to ``name`` itself."""
-        if not name:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        return _ancestors(name)
+
+
+def _ancestors(name: str) -> list[str]:
+    if not name:
+        return []
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def _tree(trace: Trace, flow: Sequence[FlowNode]) -> _Tree:
@@ -142,7 +146,7 @@ def _tree(trace: Trace, flow: Sequence[FlowNode]) -> _Tree:
     shaped = _shaped(flow)
     for node in flow:
         if node.op in ("call_function", "call_method") and sum(i in shaped for i in node.inputs) >= 2:
-            for scope in _Tree(layers, frozenset(), frozenset()).ancestors(node.scope):
+            for scope in _ancestors(node.scope):
                 merges_in[scope] = merges_in.get(scope, 0) + 1
     blocks, containers = set(), set()
     for name, layer in layers.items():

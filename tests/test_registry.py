@@ -27,6 +27,9 @@ def test_wildcards():
 
 
 def test_duplicate_name_raises(monkeypatch):
+    # Load the zoo first: otherwise it would register into the throwaway copy (and resnet18
+    # would not be taken yet) when this test runs alone.
+    archdoc.list_models()
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     @register_model(card=CARD, display_name="X", default_input=(1,), name="tmp_model")

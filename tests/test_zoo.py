@@ -8,12 +8,14 @@ Expected numbers come from outside this code:
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import archdoc
 from archdoc.registry import get_entry
-from archdoc.tracing import _building_on
 from conftest import cached_trace
 
 # name: (params, mult-adds in G at the default input, rounding digits) — torchvision docs unless noted.
@@ -39,6 +41,19 @@ PUBLISHED = {
 }
 
 
+def meta_model(name: str, **kwargs) -> torch.nn.Module:
+    """Build a zoo model on the meta device (no weights), in eval mode."""
+    with torch.device("meta"):
+        return archdoc.get_model(name, **kwargs).eval()
+
+
+def dispatcher_mult_adds(model: torch.nn.Module, input_size: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """Mult-adds counted by PyTorch's dispatcher (independently of archdoc.trace) and the output shape."""
+    with FlopCounterMode(display=False) as counter:
+        out = model(torch.empty(1, *input_size, device="meta"))
+    return counter.get_total_flops() // 2, tuple(out.shape)
+
+
 def test_every_registered_model_has_a_published_figure():
     assert sorted(archdoc.list_models()) == sorted(PUBLISHED)
 
@@ -46,34 +61,42 @@ def test_every_registered_model_has_a_published_figure():
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_params_and_mult_adds(name):
     params, gmacs, digits = PUBLISHED[name]
-    with _building_on("meta"):
-        model = archdoc.get_model(name)
-    assert sum(p.numel() for p in model.parameters()) == params
+    entry = get_entry(name)
+    model = meta_model(name)
     assert all(p.is_meta for p in model.parameters())
-    trace = cached_trace(name)
-    assert trace.total_params == params
+    assert sum(p.numel() for p in model.parameters()) == params
+    mult_adds, out_shape = dispatcher_mult_adds(model, entry.default_input)
+    classes = inspect.signature(entry.builder).parameters["num_classes"].default
+    assert out_shape == (1, classes)
     if gmacs is not None:
-        assert round(trace.mult_adds / 1e9, digits) == gmacs
+        assert round(mult_adds / 1e9, digits) == gmacs
+    # The tracer reports the same figures.
+    trace = cached_trace(name)
+    assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
 
 
 @pytest.mark.parametrize(
-    "name, kwargs, size, params, mult_adds",
+    "name, kwargs, size, params, gmacs",
     [
-        # Seed 000: 11,171,266 and 520.97 M (torchinfo; see test_trace for the 520.96 M dispatcher count).
-        ("resnet18", {"num_classes": 2}, "1x116x116", 11_171_266, None),
+        # Seed 000: 11,171,266 (its 520.97 M is torchinfo's count; see test_trace for the dispatcher's).
+        ("resnet18", {"in_channels": 1, "num_classes": 2}, (1, 116, 116), 11_171_266, None),
         # Seed 000: 23,505,858 and 1.22 G.
-        ("resnet50", {"num_classes": 2}, "1x116x116", 23_505_858, ("G", 1.22)),
+        ("resnet50", {"in_channels": 1, "num_classes": 2}, (1, 116, 116), 23_505_858, 1.22),
         # Seed 001: 46,762,051 and 1.01 G.
-        ("alexnet_bn", {"num_classes": 3}, "3x224x224", 46_762_051, ("G", 1.01)),
-        # torchvision GoogLeNet with auxiliary classifiers: 13,004,888.
-        ("googlenet", {"aux_logits": True}, "3x224x224", 13_004_888, None),
+        ("alexnet_bn", {"num_classes": 3}, (3, 224, 224), 46_762_051, 1.01),
+        # torchvision GoogLeNet with auxiliary classifiers: 13,004,888 (eval mode: they do not run).
+        ("googlenet", {"aux_logits": True}, (3, 224, 224), 13_004_888, 1.50),
     ],
 )
-def test_seed_configurations(name, kwargs, size, params, mult_adds):
+def test_seed_configurations(name, kwargs, size, params, gmacs):
+    model = meta_model(name, **kwargs)
+    assert sum(p.numel() for p in model.parameters()) == params
+    mult_adds, out_shape = dispatcher_mult_adds(model, size)
+    assert out_shape == (1, kwargs.get("num_classes", 1000))
+    if gmacs is not None:
+        assert round(mult_adds / 1e9, 2) == gmacs
     trace = archdoc.trace(name, size, **kwargs)
-    assert trace.total_params == params
-    if mult_adds:
-        assert round(trace.mult_adds / 1e9, 2) == mult_adds[1]
+    assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
 
 
 def test_alexnet_2012_mult_adds_by_hand():
@@ -86,20 +109,26 @@ def test_alexnet_2012_mult_adds_by_hand():
         + 256 * 192 * 3 * 3 * 13 * 13
     )
     fcs = 9216 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert dispatcher_mult_adds(meta_model("alexnet_2012"), (3, 227, 227))[0] == convs + fcs == 724_406_816
     trace = cached_trace("alexnet_2012")
-    assert trace.mult_adds == convs + fcs == 724_406_816
-    # The issue's 0.725 G counts bias additions too (torchinfo's convention).
+    assert trace.mult_adds == convs + fcs
+    # The published 0.725 G counts one bias addition per output too (torchinfo's convention).
+    biases = 96 * 55 * 55 + 256 * 27 * 27 + 384 * 13 * 13 * 2 + 256 * 13 * 13 + 4096 + 4096 + 1000
+    assert round((convs + fcs + biases) / 1e9, 3) == 0.725
     from archdoc.page import torchinfo_mult_adds
 
-    assert round(torchinfo_mult_adds(trace) / 1e9, 3) == 0.725
+    assert torchinfo_mult_adds(trace) == convs + fcs + biases
 
 
-@pytest.mark.parametrize("name, minimum", [("alexnet", 63), ("vgg16", 32), ("vgg11_bn", 32), ("googlenet", 15)])
+# torchvision's docs: min_size 63x63 (AlexNet), 32x32 (VGG), 15x15 (GoogLeNet).
+MINIMUM = {"alexnet": 63, "googlenet": 15, **{name: 32 for name in PUBLISHED if name.startswith("vgg")}}
+
+
+@pytest.mark.parametrize("name, minimum", sorted(MINIMUM.items()))
 def test_minimum_input(name, minimum):
     trace = cached_trace(name)
     assert trace.minimum_input == (minimum, minimum)
-    with _building_on("meta"):
-        model = archdoc.get_model(name).eval()
+    model = meta_model(name)
     model(torch.empty(1, 3, minimum, minimum, device="meta"))
     with pytest.raises(RuntimeError):
         model(torch.empty(1, 3, minimum - 1, minimum - 1, device="meta"))
@@ -143,17 +172,46 @@ SEED_ALEXNET_BN = [
 ]
 
 
+# Seed 001's depth-1 rows: Sequential x5, Flatten, Sequential x3 (names as on the seed page's model).
+SEED_ALEXNET_BN_TOP = [
+    ("layer1", "Sequential", [1, 96, 26, 26]), ("layer2", "Sequential", [1, 256, 12, 12]),
+    ("layer3", "Sequential", [1, 384, 12, 12]), ("layer4", "Sequential", [1, 384, 12, 12]),
+    ("layer5", "Sequential", [1, 256, 5, 5]), ("flatten", "Flatten", [1, 6400]),
+    ("fc", "Sequential", [1, 4096]), ("fc1", "Sequential", [1, 4096]), ("fc2", "Sequential", [1, 3]),
+]
+
+
 def test_alexnet_bn_layers_equal_seed_001():
-    trace = cached_trace("alexnet_bn", "3x224x224", num_classes=3)
-    leaves = [(lay.type, list(lay.output_shape), lay.params) for lay in trace.layers if lay.is_leaf]
+    # Forward hooks on meta, independently of archdoc.trace.
+    model = meta_model("alexnet_bn", num_classes=3)
+    rows: dict[str, tuple[str, list[int], int]] = {}
+
+    def record(name: str):
+        def hook(module: torch.nn.Module, args: object, out: torch.Tensor) -> None:
+            rows[name] = (type(module).__name__, list(out.shape), sum(p.numel() for p in module.parameters()))
+
+        return hook
+
+    hooks = [module.register_forward_hook(record(name)) for name, module in model.named_modules() if name]
+    try:
+        model(torch.empty(1, 3, 224, 224, device="meta"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert [(name, *rows[name][:2]) for name, _ in model.named_children()] == SEED_ALEXNET_BN_TOP
+    leaves = [rows[name] for name, module in model.named_modules() if name and not list(module.children())]
     assert leaves == SEED_ALEXNET_BN
+    trace = cached_trace("alexnet_bn", "3x224x224", num_classes=3)
+    assert [(lay.type, list(lay.output_shape), lay.params) for lay in trace.layers if lay.is_leaf] == leaves
 
 
 def test_googlenet_training_mode_returns_aux_outputs():
-    with _building_on("meta"):
-        model = archdoc.get_model("googlenet", aux_logits=True).train()
+    model = meta_model("googlenet", aux_logits=True).train()
     out = model(torch.empty(2, 3, 224, 224, device="meta"))
     assert out.logits.shape == out.aux_logits1.shape == out.aux_logits2.shape == (2, 1000)
+    assert model.eval()(torch.empty(2, 3, 224, 224, device="meta")).shape == (2, 1000)
+    plain = meta_model("googlenet")
+    assert plain.aux1 is None and plain.aux2 is None
     assert archdoc.get_model.__module__ == "archdoc.registry"
 
 

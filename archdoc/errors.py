@@ -39,7 +39,9 @@ class UnknownModelError(ArchdocError, LookupError):
         self.name = name
         self.matches = tuple(matches)
         hint = f"; did you mean {', '.join(self.matches)}?" if self.matches else ""
-        super().__init__(f"unknown model {name!r}{hint} (see `archdoc list`)")
+        super().__init__(
+            f"unknown model {name!r}{hint} (see `archdoc list`; for your own model, give package.module:Class)"
+        )
 
 
 class ModelArgumentError(ArchdocError, TypeError):
@@ -134,3 +136,44 @@ class OutputError(ArchdocError, OSError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         super().__init__(f"cannot write {path}: {reason}")
+
+
+class ModelImportError(ArchdocError, LookupError):
+    """A model given as ``package.module:attribute`` could not be imported.
+
+    Attributes:
+        spec: The text that was given, e.g. ``"mymodels:Net"``.
+        matches: Attribute names close to a missing one, best first.
+    """
+
+    def __init__(self, spec: str, reason: str, matches: Sequence[str] = ()) -> None:
+        self.spec = spec
+        self.matches = tuple(matches)
+        hint = f"; did you mean {', '.join(self.matches)}?" if self.matches else ""
+        super().__init__(f"{reason}{hint}")
+
+
+class NotAModelError(ArchdocError, TypeError):
+    """An import path names something that is not a model class or factory.
+
+    Attributes:
+        spec: The text that was given.
+    """
+
+    def __init__(self, spec: str, reason: str) -> None:
+        self.spec = spec
+        super().__init__(f"{spec} {reason}")
+
+
+class EntryPointError(ArchdocError):
+    """A third-party zoo registered under the ``archdoc.models`` entry points failed to load.
+
+    Attributes:
+        name: The entry point's name.
+        value: What it points to, e.g. ``"mypkg.zoo"``.
+    """
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        self.name = name
+        self.value = value
+        super().__init__(f"the archdoc.models entry point {name!r} ({value}) failed to load: {reason}")

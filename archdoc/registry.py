@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archdoc.errors import BuildError, DuplicateModelError, ModelArgumentError, UnknownModelError
+from archdoc.errors import (
+    ArchdocError,
+    BuildError,
+    DuplicateModelError,
+    EntryPointError,
+    ModelArgumentError,
+    UnknownModelError,
+)
 
 __all__ = [
     "PaperCard",
@@ -176,11 +183,55 @@ def register_model(
     return decorate
 
 
+ENTRY_POINT_GROUP = "archdoc.models"
+_PLUGINS_LOADED = False
+_PLUGIN_FAILURE: EntryPointError | None = None
+
+
 def _load_zoo() -> None:
+    """Import archdoc's zoo, then third-party zoos, once, on first use."""
     global _ZOO_LOADED
     if not _ZOO_LOADED:
         _ZOO_LOADED = True
         importlib.import_module("archdoc.zoo")
+    _load_plugins()
+
+
+def _load_plugins() -> None:
+    """Load the ``archdoc.models`` entry points of installed packages.
+
+    An entry point names a module (importing it registers its builders with
+    :func:`register_model`) or a callable (called without arguments to register
+    them). A failure names the entry point and is raised again on the next
+    lookup (the same error, without loading it twice) rather than leaving the
+    zoo silently incomplete.
+
+    Raises:
+        EntryPointError: An entry point fails to load or to register.
+    """
+    global _PLUGINS_LOADED, _PLUGIN_FAILURE
+    if _PLUGIN_FAILURE is not None:
+        raise _PLUGIN_FAILURE
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = point.load()
+            if callable(loaded) and not inspect.ismodule(loaded):
+                loaded()
+        except Exception as exc:  # a third party's import may raise anything
+            _PLUGIN_FAILURE = EntryPointError(point.name, point.value, _first_line(exc))
+            raise _PLUGIN_FAILURE from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, ArchdocError):
+        return text
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def natural_key(name: str) -> tuple[Any, ...]:

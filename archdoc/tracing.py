@@ -25,6 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from archdoc.errors import ArchdocError, InputError, TraceError
+from archdoc.loading import import_model, is_import_path
 from archdoc.registry import ModelEntry, PaperCard, get_entry
 from archdoc.shapes import InputSpec, as_input_specs, format_shape
 
@@ -293,18 +294,31 @@ class Trace:
 # --------------------------------------------------------------------------- resolve
 
 
+@dataclass(frozen=True)
+class _Resolved:
+    module: nn.Module
+    entry: ModelEntry | None
+    name: str  # what the trace records: zoo name, import path or class name
+    display_name: str
+    inputs: tuple[InputSpec, ...]
+    kwargs: dict[str, Any]
+
+
 def _resolve(
     model_or_name: Any, inputs: tuple[InputSpec, ...] | None, builder_kwargs: dict[str, Any], device: str
-) -> tuple[nn.Module, ModelEntry | None, str, tuple[InputSpec, ...], dict[str, Any]]:
-    """Build a registry model on ``device`` or copy a user's instance there."""
+) -> _Resolved:
+    """Build a registry or import-path model on ``device``, or copy a user's instance there."""
     if isinstance(model_or_name, nn.Module):
         if builder_kwargs:
             raise ArchdocError("builder arguments only apply to models given by name")
         if inputs is None:
             raise ArchdocError("an input size is required for a model instance")
-        return _copy_to(model_or_name, device), None, type(model_or_name).__name__, inputs, {}
+        name = type(model_or_name).__name__
+        return _Resolved(_copy_to(model_or_name, device), None, name, name, inputs, {})
     if not isinstance(model_or_name, str):
         raise ArchdocError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
+    if is_import_path(model_or_name):
+        return _resolve_import(model_or_name, inputs, builder_kwargs, device)
     entry = get_entry(model_or_name)
     if inputs is None:
         inputs = (InputSpec(entry.default_input),)
@@ -322,7 +336,26 @@ def _resolve(
         )
     with _building_on(device):
         module = entry.build(**kwargs)
-    return module, entry, entry.name, inputs, kwargs
+    return _Resolved(module, entry, entry.name, entry.display_name, inputs, kwargs)
+
+
+def _resolve_import(
+    spec: str, inputs: tuple[InputSpec, ...] | None, kwargs: dict[str, Any], device: str
+) -> _Resolved:
+    """Import ``package.module:attribute`` and build (or copy) the model on ``device``."""
+    imported = import_model(spec)
+    inputs = inputs or imported.default_input
+    if not inputs:
+        raise InputError(
+            f"{spec} needs an input size: give --input (e.g. --input 3x224x224, or input_size= in Python), "
+            f"or give {imported.attribute} a default_input attribute"
+        )
+    if imported.is_instance:
+        module = _copy_to(imported.build(**kwargs), device)
+    else:
+        with _building_on(device):
+            module = imported.build(**kwargs)
+    return _Resolved(module, None, spec, imported.attribute, inputs, dict(kwargs))
 
 
 class _SkipRandomInit(TorchFunctionMode):
@@ -366,6 +399,12 @@ class _building_on:
             skip = _SkipRandomInit()
             skip.__enter__()
             self._stack.append(skip)
+        else:
+            # Real weights: seeded, so pages are reproducible, without touching the caller's RNG.
+            rng = torch.random.fork_rng(devices=[])
+            rng.__enter__()
+            self._stack.append(rng)
+            torch.manual_seed(0)
 
     def __exit__(self, *exc: object) -> None:
         for ctx in reversed(self._stack):
@@ -440,6 +479,7 @@ class _Recorder(TorchDispatchMode):
         self.stack: list[_Call] = []
         self.first_call: dict[int, int] = {}
         self.handles: list[Any] = []
+        self.failed_op: str | None = None  # the first aten op that raised, e.g. "aten._local_scalar_dense"
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -455,7 +495,11 @@ class _Recorder(TorchDispatchMode):
             decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
-        out = func(*args, **kwargs)
+        try:
+            out = func(*args, **kwargs)
+        except Exception:
+            self.failed_op = self.failed_op or str(packet)
+            raise
         if packet in flop_registry and self.stack:
             flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
             for call in self.stack:
@@ -714,8 +758,44 @@ def _ranges(sizes: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
+# Ops that need tensor values, which meta tensors do not have, and what Python code calls them.
+_VALUE_OPS = {
+    "aten._local_scalar_dense": ".item(), bool(), int() or float() of a tensor, e.g. an `if` on tensor values",
+    "aten.is_nonzero": "bool() of a tensor, e.g. an `if` on tensor values",
+    "aten.nonzero": "nonzero() or a boolean mask, whose output size depends on the values",
+    "aten.masked_select": "a boolean mask, whose output size depends on the values",
+}
+_META_MESSAGE = re.compile(r"meta tensor|data.dependent|register_meta", re.IGNORECASE)
+
+
+def _value_error(
+    exc: Exception, name: str, where: str, module: nn.Module | None, op: str | None
+) -> TraceError | None:
+    """The error for a model that reads tensor values on meta, or ``None`` if that is not the failure."""
+    from archdoc.loading import user_frame
+
+    if op not in _VALUE_OPS and not _META_MESSAGE.search(str(exc)):
+        return None
+    what = f"{op}: {_VALUE_OPS[op]}" if op in _VALUE_OPS else (op or type(exc).__name__)
+    label = where if module is None or where == type(module).__name__ else f"{where} ({type(module).__name__})"
+    frame = user_frame(exc)
+    at = f" at {frame}" if frame else ""
+    return TraceError(
+        f"{name} cannot run on the meta device: {label or name} reads tensor values ({what}){at}; "
+        "meta tensors have shapes but no values. Trace it on real tensors with --device cpu "
+        "(device='cpu' in Python)",
+        layer=where or None,
+    )
+
+
 def _diagnose(
-    exc: Exception, model: nn.Module, name: str, inputs: tuple[InputSpec, ...], failing: _Call | None, device: str
+    exc: Exception,
+    model: nn.Module,
+    name: str,
+    inputs: tuple[InputSpec, ...],
+    failing: _Call | None,
+    device: str,
+    op: str | None = None,
 ) -> ArchdocError:
     """Turn a failure of the forward pass into an error that says what to change."""
     from archdoc.arithmetic import failing_arithmetic
@@ -728,6 +808,10 @@ def _diagnose(
         where = names.get(id(module), "") or type(module).__name__
     shape = failing.input_shapes[0] if failing and failing.input_shapes else None
     given = " ".join(str(s) for s in inputs)
+    if torch.device(device).type == "meta":
+        value_error = _value_error(exc, name, where, module, op)
+        if value_error is not None:
+            return value_error
 
     in_channels = getattr(module, "in_channels", None)
     if isinstance(in_channels, int) and shape is not None and len(shape) >= 2 and shape[1] != in_channels:
@@ -771,6 +855,15 @@ def _diagnose(
 # --------------------------------------------------------------------------- main
 
 
+def _check_device(device: str) -> None:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ArchdocError(f"unknown device {device!r}: use meta (the default) or a real one such as cpu") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ArchdocError(f"device {device!r} is not available: this torch has no usable CUDA")
+
+
 def trace(
     model_or_name: nn.Module | str,
     input_size: Any = None,
@@ -782,29 +875,37 @@ def trace(
     """Trace a model once and return the immutable record every renderer reads.
 
     Args:
-        model_or_name: A registry name such as ``"resnet18"``, or an ``nn.Module``.
-            A module is copied to ``device`` first and never changed.
+        model_or_name: A registry name such as ``"resnet18"``, an import path
+            ``"package.module:attribute"`` naming a module class, a factory or a
+            module (see :mod:`archdoc.loading`), or an ``nn.Module``. A module is
+            copied to ``device`` first and never changed.
         input_size: Input size without batch: ``(3, 224, 224)``, ``"3x224x224"``,
             or a list of those for several inputs. ``None`` uses the model's default.
             For registry models, the first size sets ``in_channels``.
         batch: Batch size.
         device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
-        **builder_kwargs: Builder arguments for registry models, e.g. ``num_classes=2``.
+        **builder_kwargs: Builder arguments for registry and import-path models, e.g. ``num_classes=2``.
 
     Returns:
         The :class:`Trace`.
 
     Raises:
         UnknownModelError: The name is not registered.
+        ModelImportError: An import path cannot be imported or names no attribute.
+        NotAModelError: An import path names something that builds no ``nn.Module``.
         ModelArgumentError: The builder rejects a keyword.
         InputSpecError: The input size cannot be read.
         InputError: The model cannot take the input (too small, wrong channels, ...).
-        TraceError: The model failed for another reason.
+        TraceError: The model failed for another reason, e.g. it reads tensor values on meta.
     """
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}")
     inputs = None if input_size is None else as_input_specs(input_size)
-    model, entry, name, inputs, kwargs = _resolve(model_or_name, inputs, builder_kwargs, device)
+    _check_device(device)
+    resolved = _resolve(model_or_name, inputs, builder_kwargs, device)
+    model, entry, name, inputs, kwargs = (
+        resolved.module, resolved.entry, resolved.name, resolved.inputs, resolved.kwargs
+    )
     model.eval()
 
     recorder = _Recorder(model)
@@ -816,7 +917,7 @@ def trace(
     except Exception as exc:
         failing = recorder.stack[-1] if recorder.stack else None
         recorder.detach()
-        raise _diagnose(exc, model, name, inputs, failing, device) from exc
+        raise _diagnose(exc, model, name, inputs, failing, device, recorder.failed_op) from exc
     finally:
         recorder.detach()
 
@@ -841,7 +942,7 @@ def trace(
     card = entry.card if entry else None
     return Trace(
         model=name,
-        display_name=entry.display_name if entry else name,
+        display_name=resolved.display_name,
         model_type=type(model).__name__,
         family=entry.family if entry else None,
         card=card,

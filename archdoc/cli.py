@@ -129,6 +129,7 @@ def list_command(pattern: str | None) -> None:
 @click.argument("model", shell_complete=_complete_models)
 @click.option("--input", "inputs", type=InputType(), multiple=True, help="Input size without batch, e.g. 1x116x116. Default: the model's.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--device", default="meta", show_default=True, help="Where to run the model: meta (shapes only, no memory) or cpu (real tensors, for models that branch on values).")
 @click.option("--classes", type=click.IntRange(min=1), default=None, help="Number of classes (the builder's num_classes).")
 @click.option("--set", "settings", type=KeyValueType(), multiple=True, help="Other builder argument, e.g. --set aux_logits=True. Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True, help="What to print.")
@@ -139,6 +140,7 @@ def render_command(
     model: str,
     inputs: tuple[InputSpec, ...],
     batch: int,
+    device: str,
     classes: int | None,
     settings: tuple[tuple[str, Any], ...],
     fmt: str,
@@ -147,6 +149,11 @@ def render_command(
     output: str | None,
 ) -> None:
     """Trace MODEL once on the meta device and print its documentation.
+
+    MODEL is a zoo name (see `archdoc list`) or an import path
+    package.module:attribute naming an nn.Module class or a function that
+    returns a module; --set and --classes become its keyword arguments. Modules
+    in the current directory import too.
 
     \b
     Formats:
@@ -163,6 +170,8 @@ def render_command(
       archdoc render googlenet --set aux_logits=True --format table
       archdoc render resnet50 --format json -o resnet50.json
       archdoc render resnet18 --format mermaid --depth 1
+      archdoc render mymodels:Net --input 3x32x32 --set width=16
+      archdoc render mymodels:Branchy --input 8 --device cpu
     """
     from archdoc.render import render
 
@@ -171,7 +180,9 @@ def render_command(
         if "num_classes" in kwargs:
             raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
         kwargs["num_classes"] = classes
-    text = render(model, list(inputs) or None, fmt=fmt, batch=batch, depth=depth, table_depth=table_depth, **kwargs)
+    text = render(
+        model, list(inputs) or None, fmt=fmt, batch=batch, device=device, depth=depth, table_depth=table_depth, **kwargs
+    )
     if output is None:
         click.echo(text, nl=False)
     else:

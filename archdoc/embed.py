@@ -170,6 +170,7 @@ def _render_args(args: str) -> str:
         list(params["inputs"]) or None,
         fmt=params["fmt"],
         batch=params["batch"],
+        device=params["device"],
         depth=params["depth"],
         table_depth=params["table_depth"],
         **kwargs,

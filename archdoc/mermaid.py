@@ -258,9 +258,11 @@ def _hyper(layer: Layer) -> str:
 def _module_vertex(layer: Layer, shape: Sequence[int] | None, group: str) -> _Vertex:
     kind = layer.kind
     out = _dims(shape[1:] if shape else layer.output_shape[1:])
+    # Weights tied to another layer (e.g. embedding and output projection) are marked on both.
+    shared = " (shared)" if layer.shared_params else ""
     if kind in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE):
         name = "ConvTranspose" if kind == LayerKind.CONV_TRANSPOSE else "Conv"
-        return _Vertex(layer.name, f"{name}({_hyper(layer)}): {out}", "convNode", group)
+        return _Vertex(layer.name, f"{name}({_hyper(layer)}){shared}: {out}", "convNode", group)
     if kind in (LayerKind.MAXPOOL, LayerKind.AVGPOOL):
         how = "max" if kind == LayerKind.MAXPOOL else "avg"
         return _Vertex(layer.name, f"Pool({how},{_hyper(layer)}): {out}", "poolNode", group)
@@ -270,10 +272,9 @@ def _module_vertex(layer: Layer, shape: Sequence[int] | None, group: str) -> _Ve
         size = " x ".join(str(s) for s in size) if isinstance(size, tuple) else str(size)
         return _Vertex(layer.name, f"AdaptivePool({how},output={size}): {out}", "poolNode", group)
     if kind == LayerKind.LINEAR:
-        return _Vertex(layer.name, f"Linear(): {out}", "linearNode", group)
+        return _Vertex(layer.name, f"Linear(){shared}: {out}", "linearNode", group)
     fold = kind in _FOLD_KINDS or (layer.params == 0 and layer.input_shape == layer.output_shape)
     short = _fold_name(layer)
-    shared = " (shared)" if layer.shared_params else ""
     return _Vertex(
         layer.name, f"{layer.type}{shared}: {out}", _PRIMARY_CLASS.get(kind, "otherNode"), group, fold, short
     )

@@ -72,6 +72,8 @@ def reproduce_command(trace: Trace) -> str:
         parts += ["--input", str(spec)]
     if trace.batch != 1:
         parts += ["--batch", str(trace.batch)]
+    if trace.device != "meta":
+        parts += ["--device", trace.device]
     kwargs = dict(trace.builder_kwargs)
     if trace.card is not None and kwargs.get("in_channels") == trace.inputs[0].shape[0]:
         kwargs.pop("in_channels")
@@ -98,6 +100,8 @@ def _python(trace: Trace) -> str:
     args = [_py(trace.model), inputs]
     if trace.batch != 1:
         args.append(f"batch={trace.batch}")
+    if trace.device != "meta":
+        args.append(f"device={_py(trace.device)}")
     args += [f"{k}={_py(v)}" for k, v in kwargs.items()]
     return "\n".join(
         [

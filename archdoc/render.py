@@ -47,12 +47,17 @@ def render(
     *,
     fmt: str = "markdown",
     batch: int = 1,
+    device: str = "meta",
     depth: int = 0,
     table_depth: int = 2,
     **kwargs: Any,
 ) -> str:
-    """Trace ``model`` once and render it: what ``archdoc render`` prints."""
-    result = trace(model, inputs, batch=batch, **kwargs)
+    """Trace ``model`` once and render it: what ``archdoc render`` prints.
+
+    ``model``, ``inputs``, ``batch``, ``device`` and ``kwargs`` go to
+    :func:`archdoc.trace`; ``fmt``, ``depth`` and ``table_depth`` to :func:`render_trace`.
+    """
+    result = trace(model, inputs, batch=batch, device=device, **kwargs)
     return render_trace(result, fmt=fmt, depth=depth, table_depth=table_depth)
 
 

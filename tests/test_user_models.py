@@ -1,0 +1,261 @@
+"""Models outside the zoo (tests/user_models.py), loaded by import path, against hand arithmetic.
+
+Every expected number below is worked out by hand from the layer sizes, then
+cross-checked against ``sum(p.numel() for p in model.parameters())``, which
+counts a tied tensor once, like archdoc.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+import archdoc
+import user_models
+from archdoc.errors import TraceError
+from archdoc.mermaid import block_diagrams, network_diagram
+from archdoc.render import render
+from archdoc.table import render_table
+
+
+@functools.lru_cache(maxsize=None)
+def traced(spec: str, inputs: tuple[str, ...], device: str = "meta"):
+    return archdoc.trace(spec, list(inputs), device=device)
+
+
+def plain_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def conv(cout: int, cin: int, k: int) -> int:
+    """Parameters of a k×k convolution with bias."""
+    return cout * cin * k * k + cout
+
+
+def assert_page(spec: str, inputs: list[str], params: int, mult_adds: int, output: str, **kwargs) -> str:
+    page = render(spec, inputs, fmt="markdown", **kwargs)
+    assert page.startswith(f"# {spec.partition(':')[2]}\n")
+    assert f"| Parameters | {params:,} (all trainable)" in page
+    assert f"({mult_adds:,}) at batch 1 |" in page
+    assert f"| Output | {output} |" in page
+    assert f"archdoc render {spec} " + " ".join(f"--input {i}" for i in inputs) in page
+    return page
+
+
+def assert_diagrams_parse(trace, mermaid) -> None:
+    texts = [network_diagram(trace, depth) for depth in (0, 1)] + [text for _, text in block_diagrams(trace)]
+    for text in texts:
+        ok, error = mermaid.parse(text)
+        assert ok, f"{error}\n{text}"
+
+
+# ------------------------------------------------------------------ U-Net
+
+
+# 3×32×32 in, width 8: encoder at 32² and 16², bottleneck at 8², decoder back up.
+UNET_PARAMS = (
+    conv(8, 3, 3) + conv(8, 8, 3)  # enc1: 224 + 584
+    + conv(16, 8, 3) + conv(16, 16, 3)  # enc2
+    + conv(32, 16, 3) + conv(32, 32, 3)  # bottleneck
+    + (32 * 16 * 2 * 2 + 16)  # up2, ConvTranspose 32→16, 2×2
+    + conv(16, 32, 3) + conv(16, 16, 3)  # dec2 takes cat(up2, enc2): 16 + 16 channels
+    + (16 * 8 * 2 * 2 + 8)  # up1
+    + conv(8, 16, 3) + conv(8, 8, 3)  # dec1 takes cat(up1, enc1): 8 + 8 channels
+    + conv(2, 8, 1)  # head
+)
+# Mult-adds of a convolution: Cout·Cin·k²·Hout·Wout. A transposed 2×2 convolution with
+# stride 2 touches each output pixel once per input channel: Cout·Cin·Hout·Wout.
+UNET_MULT_ADDS = (
+    8 * 3 * 9 * 32 * 32 + 8 * 8 * 9 * 32 * 32  # enc1
+    + 16 * 8 * 9 * 16 * 16 + 16 * 16 * 9 * 16 * 16  # enc2
+    + 32 * 16 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 8  # bottleneck
+    + 16 * 32 * 16 * 16  # up2
+    + 16 * 32 * 9 * 16 * 16 + 16 * 16 * 9 * 16 * 16  # dec2
+    + 8 * 16 * 32 * 32  # up1
+    + 8 * 16 * 9 * 32 * 32 + 8 * 8 * 9 * 32 * 32  # dec1
+    + 2 * 8 * 32 * 32  # head
+)
+
+
+def test_unet_counts_by_hand():
+    assert UNET_PARAMS == 29_474 and UNET_PARAMS == plain_count(user_models.UNet())
+    trace = traced("user_models:UNet", ("3x32x32",))
+    assert trace.total_params == UNET_PARAMS
+    assert trace.mult_adds == UNET_MULT_ADDS
+    assert trace.output_shapes == ((1, 2, 32, 32),)
+    assert (trace.model, trace.display_name, trace.model_type) == ("user_models:UNet", "UNet", "UNet")
+    enc1 = next(layer for layer in trace.layers if layer.name == "enc1.0")
+    assert enc1.mult_adds == 8 * 3 * 9 * 32 * 32
+    up2 = next(layer for layer in trace.layers if layer.name == "up2")
+    assert up2.output_shape == (1, 16, 16, 16) and up2.mult_adds == 16 * 32 * 16 * 16
+    dec2 = next(layer for layer in trace.layers if layer.name == "dec2")
+    assert dec2.input_shape == (1, 32, 16, 16)  # the concatenation doubled the channels
+
+
+def test_unet_page_and_diagram(mermaid):
+    assert_page("user_models:UNet", ["3x32x32"], UNET_PARAMS, UNET_MULT_ADDS, "2 × 32 × 32")
+    trace = traced("user_models:UNet", ("3x32x32",))
+    text = network_diagram(trace)
+    assert text.count("concat: ") == 2  # both skips are drawn as merges
+    assert_diagrams_parse(trace, mermaid)
+
+
+def test_dotted_factory_with_arguments():
+    trace = archdoc.trace("user_models:Factories.tiny_unet", "1x16x16", width=2)
+    assert trace.display_name == "Factories.tiny_unet"
+    assert trace.builder_kwargs == (("width", 2),)
+    assert trace.total_params == plain_count(user_models.Factories.tiny_unet(width=2))
+    assert trace.output_shapes == ((1, 1, 16, 16),)
+    assert trace.minimum_input == (4,) * 2  # two 2× poolings need at least 4×4
+
+
+# ------------------------------------------------------------------ transformer
+
+
+# 16 tokens, vocabulary 100, width 32, 4 heads of 8, feed-forward 64, 2 layers.
+ENCODER_LAYER_PARAMS = (
+    3 * 32 * 32 + 3 * 32  # packed q, k, v in-projection
+    + 32 * 32 + 32  # out-projection
+    + 32 * 64 + 64 + 64 * 32 + 32  # feed-forward
+    + 2 * (32 + 32)  # two LayerNorms
+)
+TRANSFORMER_PARAMS = 100 * 32 + 2 * ENCODER_LAYER_PARAMS + 32 * 100 + 100
+# Per layer: in-projection 16·32·96, scores 4·16·16·8, weighted values 4·16·16·8,
+# out-projection 16·32·32, feed-forward 16·32·64 twice. The embedding is a lookup (0).
+TRANSFORMER_MULT_ADDS = 2 * (16 * 32 * 96 + 2 * 4 * 16 * 16 * 8 + 16 * 32 * 32 + 2 * 16 * 32 * 64) + 16 * 32 * 100
+
+
+def test_transformer_counts_by_hand_with_its_default_input():
+    assert TRANSFORMER_PARAMS == plain_count(user_models.TokenTransformer())
+    trace = archdoc.trace("user_models:TokenTransformer")  # default_input = "16:int64"
+    assert [str(s) for s in trace.inputs] == ["16:int64"]
+    assert trace.total_params == TRANSFORMER_PARAMS
+    assert trace.mult_adds == TRANSFORMER_MULT_ADDS
+    assert trace.output_shapes == ((1, 16, 100),)
+    assert trace.minimum_input is None
+
+
+def test_transformer_page_and_diagram(mermaid):
+    page = assert_page("user_models:TokenTransformer", ["16:int64"], TRANSFORMER_PARAMS, TRANSFORMER_MULT_ADDS, "16 × 100")
+    assert "| Input | 16 (int64) (batch 1) |" in page
+    assert_diagrams_parse(traced("user_models:TokenTransformer", ("16:int64",)), mermaid)
+
+
+# ------------------------------------------------------------------ LSTM
+
+
+# 12 tokens, vocabulary 50, width 16, hidden 32, 2 layers, 3 classes. Per LSTM layer:
+# four gates, each with input weights h·i, recurrent weights h·h and two biases: 4h(i+h) + 8h.
+LSTM_PARAMS = 50 * 16 + (4 * 32 * (16 + 32) + 8 * 32) + (4 * 32 * (32 + 32) + 8 * 32) + 32 * 3 + 3
+# Each step runs the four gates' products: 4·h·(i + h) per layer, 12 steps; then the classifier.
+LSTM_MULT_ADDS = 12 * 4 * 32 * (16 + 32) + 12 * 4 * 32 * (32 + 32) + 32 * 3
+
+
+def test_lstm_counts_by_hand(mermaid):
+    assert LSTM_PARAMS == plain_count(user_models.LSTMClassifier())
+    trace = traced("user_models:LSTMClassifier", ("12:int64",))
+    assert trace.total_params == LSTM_PARAMS
+    assert trace.mult_adds == LSTM_MULT_ADDS
+    assert trace.output_shapes == ((1, 3),)
+    assert_page("user_models:LSTMClassifier", ["12:int64"], LSTM_PARAMS, LSTM_MULT_ADDS, "3")
+    assert_diagrams_parse(trace, mermaid)
+
+
+# ------------------------------------------------------------------ tied weights
+
+
+# Embedding 100×16 and decoder 16→100 share one 100×16 matrix; mix is 16→16 with bias.
+TIED_PARAMS = 100 * 16 + (16 * 16 + 16)
+TIED_MULT_ADDS = 8 * 16 * 16 + 8 * 16 * 100  # 8 tokens through mix, then the decoder
+
+
+def test_tied_weights_count_once_and_are_flagged(mermaid):
+    model = user_models.TiedLM()
+    assert TIED_PARAMS == plain_count(model)  # parameters() yields the tied tensor once
+    trace = traced("user_models:TiedLM", ("8:int64",))
+    assert trace.total_params == TIED_PARAMS
+    assert trace.shared_params == 100 * 16
+    assert trace.mult_adds == TIED_MULT_ADDS
+    assert trace.output_shapes == ((1, 8, 100),)
+    assert {layer.name for layer in trace.layers if layer.shared_params} == {"embed", "decoder"}
+    table = render_table(trace)
+    assert [line.split()[0] for line in table.splitlines() if "(shared)" in line] == ["├─Embedding:", "├─Linear:"]
+    text = network_diagram(trace)
+    assert "Embedding (shared): 8 x 16" in text and "Linear() (shared): 8 x 100" in text
+    assert "Linear(): 8 x 16" in text  # mix holds its own weights
+    assert_diagrams_parse(trace, mermaid)
+    page = render("user_models:TiedLM", ["8:int64"], fmt="markdown")
+    assert f"| Parameters | {TIED_PARAMS:,} (all trainable); {100 * 16:,} shared, counted once |" in page
+
+
+# ------------------------------------------------------------------ dict output
+
+
+TWO_HEADS_PARAMS = (20 * 32 + 32) + (32 * 5 + 5) + (32 * 1 + 1)
+TWO_HEADS_MULT_ADDS = 20 * 32 + 32 * 5 + 32 * 1
+
+
+def test_two_heads_dict_output(mermaid):
+    assert TWO_HEADS_PARAMS == plain_count(user_models.TwoHeads())
+    trace = traced("user_models:TwoHeads", ("20",))
+    assert trace.total_params == TWO_HEADS_PARAMS
+    assert trace.mult_adds == TWO_HEADS_MULT_ADDS
+    assert trace.output_shapes == ((1, 5), (1, 1))  # the dict's values, in order
+    assert_page("user_models:TwoHeads", ["20"], TWO_HEADS_PARAMS, TWO_HEADS_MULT_ADDS, "5; 1")
+    assert_diagrams_parse(trace, mermaid)
+
+
+# ------------------------------------------------------------------ several inputs
+
+
+# Image 3×32×32 through a 3×3 convolution to 8 channels, pooled to 8; vector 10 → 8; 16 → 2.
+TWO_INPUT_PARAMS = conv(8, 3, 3) + (10 * 8 + 8) + (16 * 2 + 2)
+TWO_INPUT_MULT_ADDS = 8 * 3 * 9 * 32 * 32 + 10 * 8 + 16 * 2
+
+
+def test_several_inputs(mermaid):
+    assert TWO_INPUT_PARAMS == plain_count(user_models.ImageAndVector())
+    trace = traced("user_models:ImageAndVector", ("3x32x32", "10"))
+    assert trace.input_shapes == ((1, 3, 32, 32), (1, 10))
+    assert trace.total_params == TWO_INPUT_PARAMS
+    assert trace.mult_adds == TWO_INPUT_MULT_ADDS
+    assert trace.output_shapes == ((1, 2),)
+    page = assert_page("user_models:ImageAndVector", ["3x32x32", "10"], TWO_INPUT_PARAMS, TWO_INPUT_MULT_ADDS, "2")
+    assert "| Input | 3 × 32 × 32; 10 (batch 1) |" in page
+    assert_diagrams_parse(trace, mermaid)
+
+
+# ------------------------------------------------------------------ branch on values
+
+
+BRANCHY_PARAMS = (8 * 8 + 8) + (8 * 2 + 2)
+BRANCHY_MULT_ADDS = 8 * 8 + 8 * 2
+
+
+def test_branch_on_values_fails_on_meta_with_a_way_out():
+    with pytest.raises(TraceError) as info:
+        archdoc.trace("user_models:Branchy", "8")
+    message = str(info.value)
+    assert "aten._local_scalar_dense" in message and "`if` on tensor values" in message
+    assert "--device cpu" in message and "user_models.py:" in message
+    assert info.value.layer == "Branchy"
+
+
+def test_branch_on_values_runs_on_cpu(mermaid):
+    state = torch.random.get_rng_state()
+    trace = traced("user_models:Branchy", ("8",), "cpu")
+    assert torch.equal(state, torch.random.get_rng_state())  # seeded without touching the caller's RNG
+    assert trace.device == "cpu"
+    assert trace.total_params == BRANCHY_PARAMS == plain_count(user_models.Branchy())
+    assert trace.mult_adds == BRANCHY_MULT_ADDS
+    assert trace.output_shapes == ((1, 2),)
+    assert trace.dataflow is None  # fx cannot follow the branch either
+    text = network_diagram(trace)
+    assert "execution order" in text
+    assert_diagrams_parse(trace, mermaid)
+    page = assert_page("user_models:Branchy", ["8"], BRANCHY_PARAMS, BRANCHY_MULT_ADDS, "2", device="cpu")
+    assert "archdoc render user_models:Branchy --input 8 --device cpu\n" in page
+    assert 'archdoc.trace("user_models:Branchy", "8", device="cpu")' in page
+    assert page == render("user_models:Branchy", ["8"], fmt="markdown", device="cpu")  # seeded: same page

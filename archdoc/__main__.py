@@ -2,4 +2,5 @@
 
 from archdoc.cli import main
 
-main(prog_name="archdoc")
+if __name__ == "__main__":  # importing the module (documentation tools do) runs nothing
+    main(prog_name="archdoc")

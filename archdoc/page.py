@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +125,23 @@ def _footnote(trace: Trace) -> str:
     return f"{surname}-{card.year}"
 
 
-def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, Any]:
+def _short_citation(trace: Trace) -> str:
+    """``He et al., 2016``: surnames as in running text."""
+    card = trace.card
+    assert card is not None
+    names = [author.split()[-1] for author in card.authors]
+    who = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
+    return f"{who}, {card.year}"
+
+
+def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | None = None) -> dict[str, Any]:
     """Everything the page template shows, computed from ``trace``.
 
     Args:
         trace: The trace.
         depth: Depth of the summary table.
         diagrams: Markdown of the structure section, if diagrams are rendered.
+        title: The page title; the model's display name by default.
     """
     kwargs = dict(trace.builder_kwargs)
     params = f"{trace.total_params:,}"
@@ -162,9 +172,10 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, 
                 f"counts bias and normalisation parameters as mult-adds."
             )
     return {
-        "title": trace.display_name,
+        "title": title or trace.display_name,
         "card": trace.card,
         "footnote": _footnote(trace) if trace.card else "",
+        "short_citation": _short_citation(trace) if trace.card else "",
         "figures": {
             "params": params,
             "mult_adds": f"{_scaled(trace.mult_adds)} ({trace.mult_adds:,}) at batch {trace.batch}",
@@ -182,6 +193,7 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "") -> dict[str, 
         "arithmetic": render_arithmetic(trace),
         "deviations": trace.deviations,
         "reproduce": {"cli": reproduce_command(trace), "python": _python(trace)},
+        "builder_doc": "",
     }
 
 
@@ -192,6 +204,8 @@ def render_page(
     diagrams: str | None = None,
     template: str = "page.md.j2",
     template_dirs: Sequence[str | Path] = (),
+    title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     """The Markdown page of a model.
 
@@ -202,12 +216,15 @@ def render_page(
         diagrams: Markdown for the structure section; ``None`` draws it from the trace.
         template: Template name.
         template_dirs: Folders searched before archdoc's own templates.
+        title: The page title; the model's display name by default.
+        extra: More template variables, e.g. ``builder_doc`` (Markdown shown under "Builder").
     """
     if diagrams is None:
         from archdoc.mermaid import structure_section
 
         diagrams = structure_section(trace, diagram_depth)
-    context = page_context(trace, depth=depth, diagrams=diagrams)
+    context = page_context(trace, depth=depth, diagrams=diagrams, title=title)
+    context.update(extra or {})
     text = _environment(template_dirs).get_template(template).render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 

@@ -1,0 +1,295 @@
+"""The MkDocs plugin ``archdoc``: one generated page per configured model, an overview, offline Mermaid.
+
+Configure it in ``mkdocs.yml``::
+
+    plugins:
+      - search
+      - archdoc:
+          models:
+            - resnet18
+            - {name: resnet18, input: 1x116x116, classes: 2, title: "ResNet-18 (1×116×116, 2 classes)"}
+
+Pages are generated in memory at build time (nothing is written to ``docs/``)
+and added to the navigation under "Models", grouped by family. Each
+configuration is traced once per build. A bad entry fails the build with a
+message that names it.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from archdoc.errors import ArchdocError
+from archdoc.site import SiteModel, family_title, overview_row, parse_models, render_overview
+
+__all__ = ["ArchdocPlugin", "ArchdocPluginConfig"]
+
+log = logging.getLogger("mkdocs.plugins.archdoc")
+
+ASSETS = Path(__file__).parent / "assets"
+# Served from the site itself, so no page asks a CDN for anything.
+SCRIPTS = ("mermaid.min.js", "archdoc.js")
+STYLES = ("archdoc.css",)
+
+
+class ArchdocPluginConfig(base.Config):
+    """Options of the ``archdoc`` plugin."""
+
+    models = c.ListOfItems(c.Type((str, dict)), default=[])
+    """Models to document: a name, or a mapping with ``name``, ``input``, ``classes``, ``set``,
+    ``batch``, ``device``, ``title``, ``slug``, ``depth``, ``table_depth``."""
+    directory = c.Type(str, default="models")
+    """Folder (inside the site) of the generated pages."""
+    section = c.Type(str, default="Models")
+    """Title of the navigation section holding the pages."""
+    overview = c.Type(bool, default=True)
+    """Generate ``<directory>/index.md`` comparing every configured model."""
+    templates = c.Optional(c.Dir(exists=True))
+    """Folder of templates (``page.md.j2``, ``overview.md.j2``) that replace archdoc's own."""
+    builder_docs = c.Type(bool, default=True)
+    """Show each builder's docstring (through mkdocstrings when it is configured)."""
+    mermaid = c.Type(bool, default=True)
+    """Ship mermaid.js with the site and raise its size limits for large networks."""
+
+
+class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
+    """Generates model pages from traces at build time."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.entries: list[SiteModel] = []
+        self.traces: dict[tuple[Any, ...], Any] = {}
+        self.pages: dict[str, SiteModel] = {}
+        self._link_root: Path | None = None
+
+    # ------------------------------------------------------------------ config
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        try:
+            self.entries = parse_models(self.config.models)
+        except ArchdocError as exc:
+            raise PluginError(f"archdoc: {exc}") from None
+        self.directory = self.config.directory.strip("/") or "models"
+        if self.config.mermaid and self.entries:
+            for name in SCRIPTS:
+                config.extra_javascript.append(f"assets/archdoc/{name}")
+            for name in STYLES:
+                config.extra_css.append(f"assets/archdoc/{name}")
+            _check_markdown(config)
+        self.has_mkdocstrings = "mkdocstrings" in config.plugins and self.config.builder_docs
+        if self.has_mkdocstrings:
+            self._expose_builders(config)
+        return config
+
+    def _expose_builders(self, config: MkDocsConfig) -> None:
+        """Let mkdocstrings find builders whose package is mapped from another folder.
+
+        griffe, which mkdocstrings uses, finds modules by their files: ``archdoc.zoo.lenet``
+        must live at ``archdoc/zoo/lenet.py``. An installed package is laid out that way,
+        but an editable install of a project that maps a folder into a package (as archdoc
+        maps ``models/`` to ``archdoc.zoo``) is not. For those, a temporary tree of links
+        with the package layout goes first on mkdocstrings' search path.
+        """
+        from archdoc.registry import get_entry
+
+        modules = set()
+        for entry in self.entries:
+            try:
+                modules.add(get_entry(entry.name).builder.__module__)
+            except ArchdocError:
+                continue
+        if self._link_root is not None:
+            shutil.rmtree(self._link_root, ignore_errors=True)
+        self._link_root = _package_links(sorted(modules))
+        if self._link_root is None:
+            return
+        handlers = config.plugins["mkdocstrings"].config.setdefault("handlers", {})
+        python = handlers.setdefault("python", {})
+        python["paths"] = [str(self._link_root), *python.get("paths", ["."])]
+
+    def on_shutdown(self) -> None:
+        if self._link_root is not None:
+            shutil.rmtree(self._link_root, ignore_errors=True)
+            self._link_root = None
+
+    # ------------------------------------------------------------------ files
+
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        self.traces = {}  # once per build, and fresh on every rebuild of `mkdocs serve`
+        self.pages = {}
+        if not self.entries:
+            return files
+        if self.config.mermaid:
+            for name in (*SCRIPTS, *STYLES):
+                files.append(File.generated(config, f"assets/archdoc/{name}", abs_src_path=str(ASSETS / name)))
+        template_dirs = [self.config.templates] if self.config.templates else []
+        rows = []
+        groups: dict[str, list[dict[str, str]]] = {}
+        for entry in self.entries:
+            result = self._trace(entry)
+            uri = f"{self.directory}/{entry.slug}.md"
+            if files.get_file_from_path(uri) is not None:
+                raise PluginError(f"archdoc: {entry.label}: docs/{uri} exists; generated pages are never stored in docs/")
+            title = entry.title or result.display_name
+            text = self._page(entry, result, title, template_dirs)
+            files.append(File.generated(config, uri, content=text))
+            self.pages[uri] = entry
+            rows.append(overview_row(result, title, f"{entry.slug}.md"))
+            groups.setdefault(family_title(result), []).append({title: uri})
+        section: list[Any] = []
+        if self.config.overview:
+            uri = f"{self.directory}/index.md"
+            if files.get_file_from_path(uri) is None:
+                try:
+                    text = render_overview(rows, template_dirs)
+                except Exception as exc:  # a project's own template
+                    raise PluginError(f"archdoc: overview page: {exc}") from None
+                files.append(File.generated(config, uri, content=text))
+            section.append({"Overview": uri})
+        section += [{family: pages} for family, pages in groups.items()]
+        config.nav = _with_section(config.nav, files, self.config.section, section, self.directory)
+        return files
+
+    def _trace(self, entry: SiteModel) -> Any:
+        from archdoc.tracing import trace
+
+        key = entry.key
+        if key not in self.traces:
+            try:
+                self.traces[key] = trace(
+                    entry.name,
+                    list(entry.inputs) if entry.inputs else None,
+                    batch=entry.batch,
+                    device=entry.device,
+                    **dict(entry.kwargs),
+                )
+            except ArchdocError as exc:
+                raise PluginError(f"archdoc: {entry.label}: {exc}") from None
+            except Exception as exc:  # the model's own code failed
+                raise PluginError(f"archdoc: {entry.label}: {type(exc).__name__}: {exc}") from None
+        return self.traces[key]
+
+    def _page(self, entry: SiteModel, result: Any, title: str, template_dirs: list[str]) -> str:
+        from archdoc.page import render_page
+
+        extra = {"builder_doc": self._builder_doc(entry) if self.config.builder_docs else ""}
+        try:
+            return render_page(
+                result,
+                depth=entry.table_depth,
+                diagram_depth=entry.depth,
+                template_dirs=template_dirs,
+                title=title,
+                extra=extra,
+            )
+        except ArchdocError as exc:
+            raise PluginError(f"archdoc: {entry.label}: {exc}") from None
+        except Exception as exc:  # a project's own template
+            raise PluginError(f"archdoc: {entry.label}: page template: {type(exc).__name__}: {exc}") from None
+
+    def _builder_doc(self, entry: SiteModel) -> str:
+        """The builder's docstring: a mkdocstrings block when that plugin runs, else its text."""
+        import inspect
+
+        from archdoc.registry import get_entry
+
+        try:
+            builder = get_entry(entry.name).builder
+        except ArchdocError:
+            return ""
+        path = f"{builder.__module__}.{builder.__qualname__}"
+        if self.has_mkdocstrings:
+            return "\n".join(
+                [
+                    f"::: {path}",
+                    "    options:",
+                    "      show_root_heading: true",
+                    "      show_root_full_path: true",
+                    "      heading_level: 3",
+                    "      show_source: true",
+                ]
+            )
+        doc = inspect.getdoc(builder) or ""
+        return f"`{path}`\n\n{doc}" if doc else ""
+
+
+def _package_links(modules: list[str]) -> Path | None:
+    """A temporary folder where each module's file sits at the path its dotted name implies.
+
+    Returns ``None`` when every module already does (nothing to link).
+    """
+    import importlib
+
+    remapped: dict[str, Path] = {}  # package name -> its real folder, for packages not under their parent
+    for name in modules:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            package = importlib.import_module(".".join(parts[:i]))
+            folder = Path(getattr(package, "__file__", "") or "").parent
+            remapped[".".join(parts[:i])] = folder
+    moved = {
+        name: folder
+        for name, folder in remapped.items()
+        if "." in name and folder != remapped.get(name.rsplit(".", 1)[0], Path()) / name.rsplit(".", 1)[1]
+    }
+    if not moved:
+        return None
+    root = Path(tempfile.mkdtemp(prefix="archdoc-griffe-"))
+    for name in sorted(remapped, key=lambda n: n.count(".")):
+        target = root.joinpath(*name.split("."))
+        target.mkdir(parents=True, exist_ok=True)
+        for child in sorted(remapped[name].iterdir()):
+            link = target / child.name
+            child_package = f"{name}.{child.name}"
+            if child_package in remapped or link.exists() or child.name == "__pycache__":
+                continue
+            link.symlink_to(child, target_is_directory=child.is_dir())
+    return root
+
+
+def _check_markdown(config: MkDocsConfig) -> None:
+    """Warn when the Markdown extensions the pages rely on are missing (``--strict`` turns it into an error)."""
+    extensions = config.markdown_extensions
+    configs = config.mdx_configs
+    fences = configs.get("pymdownx.superfences", {}).get("custom_fences", [])
+    if "pymdownx.superfences" not in extensions or not any(f.get("name") == "mermaid" for f in fences):
+        log.warning(
+            "archdoc: diagrams need pymdownx.superfences with a 'mermaid' custom fence "
+            "(class: mermaid, format: pymdownx.superfences.fence_code_format); see the plugin guide"
+        )
+    for name in ("tables", "footnotes"):
+        if name not in extensions and "extra" not in extensions:
+            log.warning(f"archdoc: model pages need the '{name}' Markdown extension")
+
+
+def _with_section(nav: Any, files: Files, title: str, section: list[Any], directory: str) -> list[Any]:
+    """The nav with ``title`` holding the generated pages: in place of a section of that title, else last."""
+    if nav is None:
+        # No nav in mkdocs.yml: MkDocs would list every page; keep that, minus ours, then add the section.
+        from mkdocs.utils import nest_paths
+
+        ours = posixpath.join(directory, "")
+        nav = nest_paths(
+            f.src_uri for f in files.documentation_pages() if not f.src_uri.startswith(ours) and f.inclusion.is_in_nav()
+        )
+    nav = list(nav)
+    for i, item in enumerate(nav):
+        if isinstance(item, dict) and list(item) == [title]:
+            existing = item[title] if isinstance(item[title], list) else [item[title]]
+            nav[i] = {title: [*existing, *section]}
+            return nav
+    nav.append({title: section})
+    return nav

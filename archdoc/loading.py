@@ -87,14 +87,12 @@ class ImportedModel:
             BuildError: A required argument is missing, or the call raised.
             NotAModelError: A factory returned something other than a module.
         """
-        accepted = self.parameters()
-        if self.is_instance and kwargs:
-            raise ModelArgumentError(self.spec, sorted(kwargs), ())
+        accepted = self.parameters()  # () for an instance: it takes no arguments
         if accepted is not None:
             bad = sorted(k for k in kwargs if k not in accepted)
             if bad:
                 raise ModelArgumentError(self.spec, bad, accepted)
-            missing = self._missing(kwargs)
+            missing = [] if self.is_instance else self._missing(kwargs)
             if missing:
                 sets = " ".join(f"--set {m}=VALUE" for m in missing)
                 noun = "argument" if len(missing) == 1 else "arguments"

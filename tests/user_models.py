@@ -147,3 +147,16 @@ def make_list() -> list[int]:
 
 
 NOT_A_MODEL = 42
+
+
+class Unrolled(nn.Module):
+    """Applies one block three times (a module called more than once)."""
+
+    def __init__(self, width: int = 6) -> None:
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(width, width), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(3):
+            x = self.block(x)
+        return x

@@ -198,8 +198,18 @@ def overview_row(trace: Trace, title: str, link: str) -> OverviewRow:
         mult_adds=trace.mult_adds,
         depth=weight_depth(trace),
         input=" + ".join("×".join(map(str, spec.shape)) for spec in trace.inputs),
-        minimum="×".join(map(str, trace.minimum_input)) if trace.minimum_input else "–",
+        minimum=_size_range(trace),
     )
+
+
+def _size_range(trace: Trace) -> str:
+    """``32×32``, or ``195×195 to 226×226`` when a fixed-width classifier also caps the size."""
+    if not trace.minimum_input:
+        return "–"
+    text = "×".join(map(str, trace.minimum_input))
+    if trace.maximum_input:
+        text += " to " + "×".join(map(str, trace.maximum_input))
+    return text
 
 
 def _family_title(trace: Trace) -> str:
@@ -244,37 +254,62 @@ def render_overview(rows: Sequence[OverviewRow], template_dirs: Sequence[str | P
 # --------------------------------------------------------------------------- chart
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
-_W, _H = 760, 460
+_W, _H = 760, 520
 _LEFT, _RIGHT, _TOP, _BOTTOM = 78, 24, 20, 58
 _CHAR = 6.6  # average glyph width at 12 px, for label placement
 
 
-def _decades(values: Sequence[float]) -> tuple[int, int]:
-    low = math.floor(math.log10(min(values)))
-    high = math.ceil(math.log10(max(values)))
-    return low, max(high, low + 1)
+def _log_range(values: Sequence[float], pad_high: float) -> tuple[float, float]:
+    """The data's range in log10, padded: a quarter decade below, ``pad_high`` above (room for labels)."""
+    low, high = math.log10(min(values)), math.log10(max(values))
+    return low - 0.25, max(high + pad_high, low + 1.0)
 
 
 def _tick(exponent: int) -> str:
     value = 10**exponent
     for unit, scale in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
         if value >= scale:
-            return f"{value // scale:g} {unit}".replace(" ", "\u202f")
+            return f"{value // scale:g}\u202f{unit}"
     return str(value)
+
+
+def _candidates() -> list[tuple[float, float, str]]:
+    """Label offsets from a point, nearest first: beside it, then further up or down (with a leader line)."""
+    near = [(8, 4, "start"), (-8, 4, "end"), (8, -9, "start"), (8, 17, "start"), (-8, -9, "end"), (-8, 17, "end")]
+    far = []
+    for step in range(1, 9):
+        for dy in (4 - 14 * step - 8, 4 + 14 * step + 8):
+            far += [(14, dy, "start"), (-14, dy, "end")]
+    return near + far
+
+
+def _merge_close(points: Sequence[OverviewRow], px: Any, py: Any) -> list[list[OverviewRow]]:
+    """Points drawn within 4 px of each other share one label (VGG-11 and VGG-11-BN, say)."""
+    groups: list[list[OverviewRow]] = []
+    for row in sorted(points, key=lambda r: (r.mult_adds, r.params, r.title)):
+        for group in groups:
+            if math.dist((px(group[0].mult_adds), py(group[0].params)), (px(row.mult_adds), py(row.params))) < 4:
+                group.append(row)
+                break
+        else:
+            groups.append([row])
+    return groups
 
 
 def scatter_svg(rows: Sequence[OverviewRow]) -> str:
     """An inline SVG scatter plot, log–log, of parameters (y) against mult-adds (x).
 
     Colours are one per family; text and axes use ``currentColor`` so the chart
-    follows the page's light or dark palette. Labels are placed greedily where
-    they overlap no other label or point. The output is deterministic.
+    follows the page's light or dark palette. Points closer than 4 px share a
+    label; labels go where they overlap no other label, point or the legend,
+    further away with a leader line when the neighbourhood is crowded. The
+    output is deterministic.
     """
     points = [r for r in rows if r.params > 0 and r.mult_adds > 0]
     if not points:
         return ""
-    x0, x1 = _decades([r.mult_adds for r in points])
-    y0, y1 = _decades([r.params for r in points])
+    x0, x1 = _log_range([r.mult_adds for r in points], 0.6)
+    y0, y1 = _log_range([r.params for r in points], 0.8)
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
 
     def px(v: float) -> float:
@@ -291,11 +326,11 @@ def scatter_svg(rows: Sequence[OverviewRow]) -> str:
         'font-family="inherit" font-size="12" fill="currentColor">',
         '<title id="archdoc-chart-title">Parameters against mult-adds, both on log scales</title>',
     ]
-    for e in range(x0, x1 + 1):
+    for e in range(math.ceil(x0), math.floor(x1) + 1):
         x = px(10**e)
         out.append(f'<line x1="{x:.1f}" y1="{_TOP}" x2="{x:.1f}" y2="{_TOP + plot_h}" stroke="currentColor" stroke-opacity="0.15"/>')
         out.append(f'<text x="{x:.1f}" y="{_TOP + plot_h + 18}" text-anchor="middle">{_tick(e)}</text>')
-    for e in range(y0, y1 + 1):
+    for e in range(math.ceil(y0), math.floor(y1) + 1):
         y = py(10**e)
         out.append(f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_LEFT + plot_w}" y2="{y:.1f}" stroke="currentColor" stroke-opacity="0.15"/>')
         out.append(f'<text x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_tick(e)}</text>')
@@ -314,24 +349,32 @@ def scatter_svg(rows: Sequence[OverviewRow]) -> str:
     boxes.append((legend_x - 4, legend_y, legend_w + 4, 18 * len(families) + 8))
     for row in sorted(points, key=lambda r: (r.mult_adds, r.params, r.title)):
         x, y = px(row.mult_adds), py(row.params)
-        label = escape(row.title)
         out.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour[row.family]}" stroke="currentColor" stroke-opacity="0.6">'
-            f"<title>{label}: {row.params:,} parameters, {row.mult_adds:,} mult-adds</title></circle>"
+            f"<title>{escape(row.title)}: {row.params:,} parameters, {row.mult_adds:,} mult-adds</title></circle>"
         )
-        width = len(row.title) * _CHAR
+    for group in _merge_close(points, px, py):
+        x, y = px(group[0].mult_adds), py(group[0].params)
+        text = ", ".join(r.title for r in group)
+        width = len(text) * _CHAR
         placed = None
-        for dx, dy, anchor in ((8, 4, "start"), (-8, 4, "end"), (8, -10, "start"), (8, 16, "start"), (-8, -10, "end"), (-8, 16, "end")):
+        for dx, dy, anchor in _candidates():
             left = x + dx if anchor == "start" else x + dx - width
             box = (left, y + dy - 10, width, 13)
             inside = _LEFT <= left and left + width <= _LEFT + plot_w and _TOP <= box[1] and box[1] + 13 <= _TOP + plot_h
             if inside and not any(_overlap(box, other) for other in boxes):
                 placed = (x + dx, y + dy, anchor, box)
                 break
-        if placed is None:  # crowded: keep it to the right and accept the overlap
+        if placed is None:  # nowhere free: keep it beside the point and accept the overlap
             placed = (x + 8, y + 4, "start", (x + 8, y - 6, width, 13))
-        boxes.append(placed[3])
-        out.append(f'<text x="{placed[0]:.1f}" y="{placed[1]:.1f}" text-anchor="{placed[2]}">{label}</text>')
+        tx, ty, anchor, box = placed
+        boxes.append(box)
+        if abs(ty - 4 - y) > 14:  # a leader line from the point to the label
+            edge = tx - 2 if anchor == "start" else tx + 2
+            out.append(
+                f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{edge:.1f}" y2="{ty - 4:.1f}" stroke="currentColor" stroke-opacity="0.45"/>'
+            )
+        out.append(f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{escape(text)}</text>')
     for i, family in enumerate(families):
         y = legend_y + 16 + i * 18
         out.append(f'<circle cx="{legend_x:.1f}" cy="{y - 4}" r="5" fill="{colour[family]}"/>')

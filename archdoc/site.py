@@ -64,8 +64,8 @@ class SiteModel:
 
 
 def slugify(text: str) -> str:
-    """A lower-case file name: ``pkg.mod:Net`` → ``pkg-mod-net``, ``1x116x116`` stays."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A lower-case file name: ``pkg.mod:Net`` → ``pkg-mod-net``; ``vgg11_bn`` and ``1x116x116`` stay."""
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")
 
 
 def _int(value: Any, what: str, label: str, minimum: int) -> int:

@@ -175,11 +175,7 @@ def render_command(
     """
     from archdoc.render import render
 
-    kwargs = dict(settings)
-    if classes is not None:
-        if "num_classes" in kwargs:
-            raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
-        kwargs["num_classes"] = classes
+    kwargs = _builder_kwargs(settings, classes)
     text = render(
         model, list(inputs) or None, fmt=fmt, batch=batch, device=device, depth=depth, table_depth=table_depth, **kwargs
     )
@@ -229,3 +225,85 @@ def embed_command(files: tuple[str, ...], check: bool) -> None:
         click.echo(f"{len(files)} file(s) already up to date", err=True)
 
 
+
+
+@main.command("lock")
+@click.argument("models", nargs=-1, shell_complete=_complete_models)
+@click.option("--input", "inputs", type=InputType(), multiple=True, help="Input size for the named models. Default: each model's.")
+@click.option("--classes", type=click.IntRange(min=1), default=None, help="Number of classes for the named models.")
+@click.option("--set", "settings", type=KeyValueType(), multiple=True, help="Other builder argument for the named models. Repeatable.")
+@click.option("--config", "config", default="mkdocs.yml", show_default=True, type=click.Path(dir_okay=False), help="MkDocs configuration whose archdoc models are locked when no MODEL is named.")
+@click.option("-o", "--output", default="archdoc.lock.json", show_default=True, type=click.Path(dir_okay=False), help="The lock file to write (atomically).")
+def lock_command(
+    models: tuple[str, ...],
+    inputs: tuple[InputSpec, ...],
+    classes: int | None,
+    settings: tuple[tuple[str, Any], ...],
+    config: str,
+    output: str,
+) -> None:
+    """Record the architecture of MODELS in a lock file, for `archdoc check`.
+
+    For each model: parameters, trainable parameters, mult-adds, output shapes
+    and every layer (name, type, output shape, parameters) with a digest of that
+    table. With no MODEL, the models configured for the archdoc plugin in
+    mkdocs.yml are locked.
+
+    \b
+    Examples:
+      archdoc lock                                   # the models of mkdocs.yml
+      archdoc lock resnet18 resnet50 -o archdoc.lock.json
+      archdoc lock resnet18 --input 1x116x116 --classes 2
+      archdoc lock mymodels:Net --input 3x32x32 --set width=16
+    """
+    from archdoc.lock import LockEntry, configured_entries, write_lock
+
+    if models:
+        kwargs = _builder_kwargs(settings, classes)
+        specs = tuple(str(s) for s in inputs) or None
+        entries = [LockEntry(name, specs, kwargs) for name in models]
+    else:
+        if inputs or classes or settings:
+            raise click.UsageError("--input, --classes and --set apply to named models; name them")
+        entries = configured_entries(config)
+    document = write_lock(entries, output)
+    click.echo(f"locked {len(document['models'])} model(s) in {output}", err=True)
+
+
+@main.command("check")
+@click.argument("models", nargs=-1)
+@click.option("--lock", "lock", default="archdoc.lock.json", show_default=True, type=click.Path(dir_okay=False), help="The lock file written by `archdoc lock`.")
+def check_command(models: tuple[str, ...], lock: str) -> None:
+    """Trace every model of the lock file again; exit 1 if its architecture changed.
+
+    Prints one line per difference, naming the layers responsible, e.g.
+
+    \b
+      resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: 2,359,296 → 2,358,784)
+
+    MODELS limits the check to those names or lock labels.
+
+    \b
+    Examples:
+      archdoc check
+      archdoc check --lock archdoc.lock.json resnet18
+    """
+    from archdoc.lock import check_lock, read_lock
+
+    count = len(read_lock(lock)["models"])
+    differences = check_lock(lock, models)
+    if differences:
+        for line in differences:
+            click.echo(line)
+        click.echo(f"the architecture differs from {lock}; if intended, run `archdoc lock` again", err=True)
+        raise SystemExit(1)
+    click.echo(f"{count if not models else len(models)} model(s) match {lock}", err=True)
+
+
+def _builder_kwargs(settings: tuple[tuple[str, Any], ...], classes: int | None) -> dict[str, Any]:
+    kwargs = dict(settings)
+    if classes is not None:
+        if "num_classes" in kwargs:
+            raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
+        kwargs["num_classes"] = classes
+    return kwargs

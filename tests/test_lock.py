@@ -1,0 +1,135 @@
+"""Regression checks: `archdoc lock`, `archdoc check` and archdoc.testing, on the zoo and on a model that changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archdoc.cli import main
+from archdoc.lock import read_lock
+from archdoc.testing import assert_architecture, assert_matches_lock
+from test_zoo import PUBLISHED
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "archdoc.lock.json"
+ARCHDOC = Path(sys.executable).parent / "archdoc"
+
+# The seed configurations: seed 000 (ResNet-18 and -50 at 1×116×116, 2 classes), seed 001 (AlexNet-BN, 3 classes).
+SEEDS = {
+    "resnet18 1x116x116 num_classes=2": 11_171_266,
+    "resnet50 1x116x116 num_classes=2": 23_505_858,
+    "alexnet_bn 3x224x224 num_classes=3": 46_762_051,
+}
+
+
+def test_the_repository_lock_holds_published_figures():
+    """archdoc.lock.json was written by `archdoc lock`; its counts are checked here against outside figures."""
+    models = read_lock(LOCK)["models"]
+    for name, (params, gmacs, digits) in PUBLISHED.items():
+        assert models[name]["params"] == params, name
+        if gmacs is not None:
+            assert round(models[name]["mult_adds"] / 1e9, digits) == gmacs, name
+        classes = 10 if name == "lenet5" else 1000
+        assert models[name]["output_shapes"] == [[1, classes]], name
+    for label, params in SEEDS.items():
+        assert models[label]["params"] == params, label
+
+
+def test_the_zoo_matches_the_lock():
+    """This project's own regression check: any change to a zoo model fails here."""
+    assert_matches_lock(LOCK)
+
+
+def test_lock_of_mkdocs_models_equals_the_committed_lock(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "fresh.lock.json"
+    result = CliRunner().invoke(main, ["lock", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == LOCK.read_bytes()  # deterministic, and current
+
+
+NET = """import torch.nn as nn
+
+
+class Net(nn.Sequential):
+    def __init__(self, width=16):
+        super().__init__(
+            nn.Conv2d(3, width, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(width, width, KERNEL, padding=PAD),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10),
+        )
+"""
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ARCHDOC), *args], cwd=cwd, capture_output=True, text=True, env={**os.environ}, timeout=120)
+
+
+def test_check_names_the_layer_that_changed(tmp_path):
+    (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "3").replace("PAD", "1"), encoding="utf-8")
+    locked = run("lock", "mynet:Net", "--input", "3x32x32", "-o", "archdoc.lock.json", cwd=tmp_path)
+    assert locked.returncode == 0, locked.stderr
+    # By hand: conv 3·16·9 + 16 = 448, conv 16·16·9 + 16 = 2,320, linear 16·10 + 10 = 170.
+    assert json.loads((tmp_path / "archdoc.lock.json").read_text())["models"]["mynet:Net 3x32x32"]["params"] == 2_938
+    same = run("check", cwd=tmp_path)
+    assert same.returncode == 0 and same.stdout == "", same.stdout + same.stderr
+
+    # Someone widens the second convolution to 5×5: 16·16·25 + 16 = 6,416; total 448 + 6,416 + 170 = 7,034.
+    (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "5").replace("PAD", "2"), encoding="utf-8")
+    changed = run("check", "--lock", "archdoc.lock.json", cwd=tmp_path)
+    assert changed.returncode == 1
+    lines = changed.stdout.splitlines()
+    assert lines[0] == "mynet:Net 3x32x32: params 2,938 → 7,034 (2: 2,320 → 6,416)"
+    # Mult-adds at 32×32: the convolution's 1,024 positions × 16·16·9 = 2,359,296 become × 16·16·25 = 6,553,600.
+    old, new = (int(x.replace(",", "")) for x in lines[1].split("mult-adds ")[1].split(" → "))
+    assert new - old == 1024 * 16 * 16 * (25 - 9)
+    assert "Traceback" not in changed.stderr
+
+
+def test_check_reports_a_model_that_no_longer_exists(tmp_path):
+    lock = {"archdoc_lock": 1, "models": {"resnet9": {"model": "resnet9", "params": 1, "trainable_params": 1, "mult_adds": 1, "output_shapes": [[1, 2]], "layers_sha256": "", "layers": []}}}
+    (tmp_path / "archdoc.lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--lock", str(tmp_path / "archdoc.lock.json")])
+    assert result.exit_code == 1
+    assert result.output.startswith("resnet9: no longer traces: unknown model 'resnet9'")
+
+
+@pytest.mark.parametrize("content, message", [(None, "no such lock file"), ("{", "not a readable JSON lock file"), ('{"models": []}', "not an archdoc lock file")])
+def test_bad_lock_files_get_one_line(tmp_path, content, message):
+    path = tmp_path / "x.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--lock", str(path)])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_lock_refuses_options_without_models(tmp_path):
+    result = CliRunner().invoke(main, ["lock", "--classes", "2", "-o", str(tmp_path / "l.json")])
+    assert result.exit_code == 2 and "name them" in result.output
+    assert not (tmp_path / "l.json").exists()
+
+
+def test_lock_writes_nothing_when_a_model_fails(tmp_path):
+    out = tmp_path / "l.json"
+    out.write_text("keep", encoding="utf-8")
+    result = CliRunner().invoke(main, ["lock", "resnet18", "resnet19", "-o", str(out)])
+    assert result.exit_code == 1 and "resnet19" in result.output
+    assert out.read_text(encoding="utf-8") == "keep"
+
+
+def test_assert_architecture_pins_a_model_in_one_line():
+    # Seed 000: 11,171,266 parameters, 2 outputs.
+    trace = assert_architecture("resnet18", "1x116x116", num_classes=2, params=11_171_266, output_shape=(1, 2))
+    assert trace.total_params == 11_171_266
+    with pytest.raises(AssertionError) as info:
+        assert_architecture("resnet18", "1x116x116", num_classes=2, params=11_171_000, output_shape=(1, 3))
+    assert str(info.value).splitlines() == [
+        "resnet18: params 11,171,266, expected 11,171,000",
+        "resnet18: output shape (1, 2), expected (1, 3)",
+    ]

@@ -204,13 +204,23 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         """The builder's docstring: a mkdocstrings block when that plugin runs, else its text."""
         import inspect
 
+        from archdoc.loading import is_import_path
         from archdoc.registry import get_entry
 
-        try:
-            builder = get_entry(entry.name).builder
-        except ArchdocError:
-            return ""
-        path = f"{builder.__module__}.{builder.__qualname__}"
+        if is_import_path(entry.name):
+            # The class or factory itself: mkdocstrings finds it where Python does.
+            module, _, attribute = entry.name.partition(":")
+            path = f"{module}.{attribute}"
+            if not self.has_mkdocstrings:
+                from archdoc.loading import import_model
+
+                builder = import_model(entry.name).target
+        else:
+            try:
+                builder = get_entry(entry.name).builder
+            except ArchdocError:
+                return ""
+            path = f"{builder.__module__}.{builder.__qualname__}"
         if self.has_mkdocstrings:
             return "\n".join(
                 [

@@ -210,6 +210,31 @@ def test_each_configuration_is_traced_once(tmp_path, monkeypatch):
     assert not (tmp_path / "docs" / "models").exists()  # nothing written into docs/
 
 
+def test_users_models_by_import_path(tmp_path):
+    """A project documents its own models: import paths, token inputs, --device cpu, tied weights."""
+    import shutil
+
+    shutil.copy(Path(__file__).parent / "user_models.py", tmp_path / "user_models.py")
+    plugin = (
+        "  - archdoc:\n      models:\n"
+        '        - {name: "user_models:TiedLM", input: "8:int64"}\n'
+        '        - {name: "user_models:Branchy", input: "8", device: cpu}\n'
+        "  - mkdocstrings\n"
+    )
+    config = project(tmp_path, plugin)
+    result = subprocess.run(
+        [*MKDOCS, "build", "--strict", "-d", str(tmp_path / "site")], cwd=tmp_path, capture_output=True, text=True, env=ENV, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    tied = (tmp_path / "site" / "models" / "user_models-tiedlm-8-int64" / "index.html").read_text(encoding="utf-8")
+    # Embedding 100·16 and mix 16·16 + 16; the decoder's weight is the embedding's, counted once.
+    assert f"{100 * 16 + 16 * 16 + 16:,}" in tied and "counted once" in tied
+    assert "Linear() (shared)" in tied  # flagged in the diagram
+    assert "A language model whose output projection reuses the embedding matrix." in tied  # mkdocstrings
+    branchy = (tmp_path / "site" / "models" / "user_models-branchy-8" / "index.html").read_text(encoding="utf-8")
+    assert "--device cpu" in re.sub(r"<[^>]+>", "", branchy)  # the reproduce command, once highlighting is stripped
+
+
 def test_two_entries_writing_one_page_are_refused():
     with pytest.raises(ArchdocError, match=r"models\[1\] \(resnet18\): its page resnet18.md is already made by models\[0\]"):
         parse_models(["resnet18", {"name": "resnet18", "title": "Same configuration"}])

@@ -26,6 +26,7 @@ from torch.utils.flop_counter import flop_registry
 
 from archdoc.errors import ArchdocError, InputError, TraceError
 from archdoc.loading import import_model, is_import_path
+from archdoc.metaops import FastMeta, meta_shortcut
 from archdoc.registry import ModelEntry, PaperCard, get_entry
 from archdoc.shapes import InputSpec, as_input_specs, format_shape
 
@@ -469,106 +470,6 @@ def _dtype_name(dtype: torch.dtype) -> str:
 _MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bilinear|lstm|gru|rnn")
 
 
-_aten = torch.ops.aten
-# Elementwise ops whose output has the input's shape and dtype.
-_UNARY = frozenset(
-    {
-        _aten.relu.default, _aten.relu_.default, _aten.tanh.default, _aten.tanh_.default,
-        _aten.sigmoid.default, _aten.sigmoid_.default, _aten.hardtanh.default, _aten.hardtanh_.default,
-        _aten.gelu.default, _aten.silu.default, _aten.silu_.default,
-    }
-)
-_BINARY = frozenset({_aten.add.Tensor, _aten.add_.Tensor, _aten.mul.Tensor, _aten.mul_.Tensor})
-
-
-def _meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
-    """The result of a common op on meta tensors without running its kernel, or ``None``.
-
-    On meta, PyTorch computes batch norm, ``addmm`` and the elementwise ops through Python
-    decompositions: a few milliseconds per batch norm (most of the time spent
-    tracing ResNet-152), and the first elementwise op imports torch._dynamo
-    (over a second). Their outputs' shapes need no kernel, so only the checks a
-    kernel would make are kept; on any doubt the real kernel runs (and raises
-    its own error).
-    """
-    if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
-        return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
-    x = args[0] if args else None
-    if not (isinstance(x, torch.Tensor) and x.is_meta):
-        return None
-    in_place = func._overloadpacket.__name__.endswith("_")
-    if func in _UNARY:
-        if any(isinstance(a, torch.Tensor) for a in args[1:]):
-            return None
-        return x if in_place else torch.empty_like(x)
-    if func in _BINARY:
-        if len(args) != 2 or not isinstance(args[1], torch.Tensor) or not args[1].is_meta or args[1].dtype != x.dtype:
-            return None
-        try:
-            shape = torch.broadcast_shapes(x.shape, args[1].shape)
-        except RuntimeError:
-            return None
-        if in_place:
-            return x if shape == x.shape else None
-        return torch.empty(shape, dtype=x.dtype, device="meta")
-    if func is _aten.mean.dim and 2 <= len(args) <= 3 and x.is_floating_point():  # global average pooling
-        dims = {d % x.dim() for d in (args[1] or range(x.dim()))}
-        keep = len(args) == 3 and bool(args[2])
-        shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keep or i not in dims]
-        return torch.empty(shape, dtype=x.dtype, device="meta")
-    if func is _aten.addmm.default and len(args) == 3:  # Linear: bias + input @ weight.T
-        mat1, mat2 = args[1], args[2]
-        if not (isinstance(mat1, torch.Tensor) and isinstance(mat2, torch.Tensor) and mat1.dim() == mat2.dim() == 2):
-            return None
-        if mat1.shape[1] != mat2.shape[0] or not (x.dtype == mat1.dtype == mat2.dtype):
-            return None
-        shape = (mat1.shape[0], mat2.shape[1])
-        try:
-            if torch.broadcast_shapes(x.shape, shape) != shape:
-                return None
-        except RuntimeError:
-            return None
-        return torch.empty(shape, dtype=x.dtype, device="meta")
-    if func is _aten.native_batch_norm.default:
-        weight, bias, mean, var = args[1:5]
-        if x.dim() < 2:
-            return None
-        channels = x.shape[1]
-        for t in (weight, bias, mean, var):
-            if t is not None and (not t.is_meta or t.dim() != 1 or t.shape[0] != channels):
-                return None
-        stats = torch.empty((channels,), dtype=x.dtype, device="meta")
-        return torch.empty_like(x), stats, torch.empty_like(stats)
-    return None
-
-
-def _meta_cat(tensors: list[Any], dim: int) -> Any:
-    """``torch.cat`` of meta tensors of one dtype that agree outside ``dim``; else ``None``."""
-    if not tensors or not all(isinstance(t, torch.Tensor) and t.is_meta for t in tensors):
-        return None
-    first = tensors[0]
-    if first.dim() == 0 or any(t.dim() != first.dim() or t.dtype != first.dtype for t in tensors):
-        return None
-    dim %= first.dim()
-    if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1 :] != first.shape[dim + 1 :] for t in tensors):
-        return None
-    shape = list(first.shape)
-    shape[dim] = sum(t.shape[dim] for t in tensors)
-    return torch.empty(shape, dtype=first.dtype, device="meta")
-
-
-class _FastMeta(TorchDispatchMode):
-    """Runs a model with :func:`_meta_shortcut` (for the input-size searches)."""
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        return False
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        out = _meta_shortcut(func, args) if not kwargs else None
-        return out if out is not None else func(*args, **(kwargs or {}))
-
-
 class _Recorder(TorchDispatchMode):
     """Hooks every module and counts dispatcher-level FLOPs per active call."""
 
@@ -595,7 +496,7 @@ class _Recorder(TorchDispatchMode):
             decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
-        out = _meta_shortcut(func, args) if not kwargs else None
+        out = meta_shortcut(func, args) if not kwargs else None
         try:
             out = func(*args, **kwargs) if out is None else out
         except Exception:
@@ -754,7 +655,7 @@ def _dataflow(
             return out
 
     try:
-        with torch.no_grad(), _FastMeta():
+        with torch.no_grad(), FastMeta():
             _Shapes(module).run(*tensors)
     except Exception:
         shapes.clear()  # the graph stays useful without shapes
@@ -788,7 +689,7 @@ def _dataflow(
 
 def _runs(model: nn.Module, inputs: tuple[InputSpec, ...], device: str) -> bool:
     try:
-        with torch.no_grad(), _FastMeta():
+        with torch.no_grad(), FastMeta():
             out = model(*_make_inputs(inputs, 1, device))
     except Exception:
         return False

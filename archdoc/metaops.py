@@ -26,7 +26,12 @@ _UNARY = frozenset(
         _aten.gelu.default, _aten.silu.default, _aten.silu_.default,
     }
 )
-_BINARY = frozenset({_aten.add.Tensor, _aten.add_.Tensor, _aten.mul.Tensor, _aten.mul_.Tensor})
+_BINARY = frozenset(
+    {
+        _aten.add.Tensor, _aten.add_.Tensor, _aten.mul.Tensor, _aten.mul_.Tensor,
+        _aten.div.Tensor, _aten.div_.Tensor, _aten.pow.Tensor_Scalar,
+    }
+)
 
 
 def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
@@ -50,6 +55,8 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return None
         return x if in_place else torch.empty_like(x)
     if func in _BINARY:
+        if len(args) == 2 and type(args[1]) in (int, float) and x.is_floating_point():
+            return x if in_place else torch.empty_like(x)  # a float tensor with a Python number
         if len(args) != 2 or not isinstance(args[1], torch.Tensor) or not args[1].is_meta or args[1].dtype != x.dtype:
             return None
         try:

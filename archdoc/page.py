@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def _environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
+    """The template environment; one per set of folders, so each template compiles once."""
+    return _cached_environment(tuple(str(d) for d in template_dirs))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
     # Project templates come first so that a site can override any of ours.
     loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)])
     return jinja2.Environment(

@@ -21,6 +21,10 @@ CASES = [
     (aten.add.Tensor, (meta(2, 8, 4, 4), meta(2, 8, 4, 4))),
     (aten.add.Tensor, (meta(2, 8, 4, 4), meta(8, 1, 1))),  # broadcast
     (aten.mul.Tensor, (meta(3, 1), meta(1, 5))),
+    (aten.mul.Tensor, (meta(2, 8, 5, 5), 0.5)),  # local response norm's scalars
+    (aten.add.Tensor, (meta(2, 8, 5, 5), 2.0)),
+    (aten.pow.Tensor_Scalar, (meta(2, 8, 5, 5), 0.75)),
+    (aten.div.Tensor, (meta(2, 8, 5, 5), meta(2, 8, 5, 5))),
     (aten.addmm.default, (meta(10), meta(4, 7), meta(7, 10))),
     (aten.mean.dim, (meta(2, 8, 5, 5), [-1, -2], True)),
     (aten.mean.dim, (meta(2, 8, 5, 5), [2, 3])),
@@ -50,6 +54,7 @@ def test_shortcut_matches_the_meta_kernel(func, args):
         (aten.cat.default, ([meta(2, 3, 4), meta(2, 3, 5)], 1)),  # differ outside dim
         (aten.native_batch_norm.default, (meta(2, 8, 4), meta(6), meta(6), meta(6), meta(6), False, 0.1, 1e-5)),
         (aten.relu.default, (torch.zeros(3),)),  # not meta
+        (aten.mul.Tensor, (meta(3, dtype=torch.int64), 0.5)),  # int × float promotes
     ],
 )
 def test_shortcut_steps_aside_when_unsure(func, args):

@@ -377,13 +377,22 @@ class _SkipRandomInit(TorchFunctionMode):
             torch.Tensor.geometric_,
             torch.Tensor.bernoulli_,
             torch.Tensor.erfinv_,
+            # nn.init functions that dispatch as torch functions themselves: the
+            # tensor methods they call would run below this mode and not be seen.
+            nn.init.normal_,
+            nn.init.uniform_,
+            nn.init.trunc_normal_,
         }
     )
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        if func in self._SKIP and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
-            return args[0]
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        if func in self._SKIP:
+            # Tensor methods get the tensor first; nn.init passes it as `tensor=`.
+            target = args[0] if args else kwargs.get("tensor")
+            if isinstance(target, torch.Tensor) and target.is_meta:
+                return target
+        return func(*args, **kwargs)
 
 
 class _building_on:
@@ -394,13 +403,16 @@ class _building_on:
         self._stack: list[Any] = []
 
     def __enter__(self) -> None:
-        self._stack = [self.device]
-        self.device.__enter__()
+        self._stack = []
         if self.device.type == "meta":
+            # Below the device context, which PyTorch runs first: what it hands on
+            # (nn.init.normal_, Tensor.normal_, ...) then reaches this mode.
             skip = _SkipRandomInit()
             skip.__enter__()
             self._stack.append(skip)
-        else:
+        self.device.__enter__()
+        self._stack.append(self.device)
+        if self.device.type != "meta":
             # Real weights: seeded, so pages are reproducible, without touching the caller's RNG.
             rng = torch.random.fork_rng(devices=[])
             rng.__enter__()

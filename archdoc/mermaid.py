@@ -478,7 +478,11 @@ def _input_label(trace: Trace) -> Callable[[FlowNode], str]:
     return label
 
 
-def _output_label(shapes: Sequence[Sequence[int]]) -> str:
+def _output_label(trace: Trace) -> str:
+    return "Output: " + trace.output_text(_dims)
+
+
+def _shapes_label(shapes: Sequence[Sequence[int]]) -> str:
     return "Output: " + "; ".join(_dims(s[1:]) or "scalar" for s in shapes)
 
 
@@ -505,7 +509,7 @@ def network_diagram(trace: Trace, depth: int = 0) -> str:
             return None
 
         text = _emit(
-            _fold(_build(trace, tree, flow, collapse, lambda n: True, _input_label(trace), _output_label(trace.output_shapes))),
+            _fold(_build(trace, tree, flow, collapse, lambda n: True, _input_label(trace), _output_label(trace))),
             comment,
         )
         if _within(text):
@@ -522,7 +526,7 @@ def network_diagram(trace: Trace, depth: int = 0) -> str:
                 lambda scope: next((n for n in coarse.ancestors(scope) if n in top and not coarse.layers[n].is_leaf), None),
                 lambda n: True,
                 _input_label(trace),
-                _output_label(trace.output_shapes),
+                _output_label(trace),
             )
         ),
         "collapsed to top-level modules to stay within Mermaid's limits",
@@ -583,7 +587,7 @@ def block_diagrams(trace: Trace) -> list[tuple[str, str]]:
             lambda scope: None,
             inside,
             lambda node, layer=layer: f"Input: {_dims(layer.input_shape[1:])}",
-            _output_label([layer.output_shape]),
+            _shapes_label([layer.output_shape]),
             stop=block,
         )
         text = _emit(_fold(graph), strip=block)

@@ -190,7 +190,7 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
                 _dims(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
             )
             + f" (batch {trace.batch})",
-            "output": "; ".join(_dims(shape[1:]) or "scalar" for shape in trace.output_shapes),
+            "output": trace.output_text(_dims),
             "minimum": minimum,
             "built_with": ", ".join(f"`{k}={v!r}`" for k, v in kwargs.items()),
             "torchinfo_note": note,
@@ -248,6 +248,7 @@ def render_json(trace: Trace) -> str:
         "builder_kwargs": dict(trace.builder_kwargs),
         "output_shape": list(trace.output_shape),
         "output_shapes": [list(s) for s in trace.output_shapes],
+        "output_names": list(trace.output_names),
         "total_params": trace.total_params,
         "trainable_params": trace.trainable_params,
         "shared_params": trace.shared_params,

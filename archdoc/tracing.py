@@ -237,6 +237,7 @@ class Trace:
         device: The device the model ran on (``"meta"`` unless asked otherwise).
         layers: Every module call, in execution order; ``layers[0]`` is the model.
         output_shapes: Shapes of the model's outputs, batch included.
+        output_names: For outputs in a dict, each tensor's key (``"logits"``); ``""`` otherwise.
         total_params: Parameters, each shared tensor counted once.
         trainable_params: Those that require grad.
         shared_params: Parameters held by more than one module (counted once in the total).
@@ -272,11 +273,19 @@ class Trace:
     dataflow_error: str | None
     minimum_input: Shape | None = field(default=None)
     maximum_input: Shape | None = field(default=None)
+    output_names: tuple[str, ...] = field(default=())
 
     @property
     def input_shapes(self) -> tuple[Shape, ...]:
         """Input shapes with the batch dimension."""
         return tuple((self.batch, *spec.shape) for spec in self.inputs)
+
+    def output_text(self, dims: Any) -> str:
+        """The outputs without batch, ``dims`` formatting each shape: ``logits 5; score 1`` for a dict."""
+        names = self.output_names or ("",) * len(self.output_shapes)
+        return "; ".join(
+            (f"{name} " if name else "") + (dims(shape[1:]) or "scalar") for name, shape in zip(names, self.output_shapes)
+        )
 
     @property
     def output_shape(self) -> Shape:
@@ -471,6 +480,18 @@ def _tensors(obj: Any) -> Iterator[torch.Tensor]:
     elif isinstance(obj, (list, tuple)):
         for value in obj:
             yield from _tensors(value)
+
+
+def _output_names(obj: Any, prefix: str = "") -> Iterator[str]:
+    """Names of the tensors :func:`_tensors` yields: dict keys (``logits``, ``aux.score``), else ``""``."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _output_names(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _output_names(value, prefix)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -967,6 +988,7 @@ def trace(
         device=str(torch.device(device)),
         layers=layers,
         output_shapes=tuple(tuple(t.shape) for t in _tensors(output)),
+        output_names=tuple(_output_names(output)),
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         shared_params=sum(p.numel() for p in params if len(owners.get(id(p), ())) > 1),

@@ -203,7 +203,9 @@ def test_two_heads_dict_output(mermaid):
     assert trace.total_params == TWO_HEADS_PARAMS
     assert trace.mult_adds == TWO_HEADS_MULT_ADDS
     assert trace.output_shapes == ((1, 5), (1, 1))  # the dict's values, in order
-    assert_page("user_models:TwoHeads", ["20"], TWO_HEADS_PARAMS, TWO_HEADS_MULT_ADDS, "5; 1")
+    assert trace.output_names == ("logits", "score")  # its keys, as TwoHeads.forward returns them
+    assert_page("user_models:TwoHeads", ["20"], TWO_HEADS_PARAMS, TWO_HEADS_MULT_ADDS, "logits 5; score 1")
+    assert 'n5["Output: logits 5#59; score 1"]' in network_diagram(trace)
     assert_diagrams_parse(trace, mermaid)
 
 

@@ -456,9 +456,9 @@ def _emit(graph: _Graph, comment: str = "", strip: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _within(limits: str) -> bool:
-    edges = sum(1 for line in limits.splitlines() if "-->" in line)
-    return edges <= MAX_EDGES and len(limits) <= MAX_TEXT
+def _within(text: str, limits: tuple[int, int]) -> bool:
+    edges = sum(1 for line in text.splitlines() if "-->" in line)
+    return edges <= limits[0] and len(text) <= limits[1]
 
 
 # ----------------------------------------------------------------------------- public
@@ -486,13 +486,15 @@ def _shapes_label(shapes: Sequence[Sequence[int]]) -> str:
     return "Output: " + "; ".join(_dims(s[1:]) or "scalar" for s in shapes)
 
 
-def network_diagram(trace: Trace, depth: int = 0) -> str:
+def network_diagram(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_EDGES, MAX_TEXT)) -> str:
     """The whole-network flowchart.
 
     Args:
         trace: The trace.
         depth: How many levels of blocks to expand (0: every block is one node).
-            Lowered automatically until the diagram fits Mermaid's default limits.
+            Lowered automatically until the diagram fits ``limits``.
+        limits: Mermaid's ``maxEdges`` and ``maxTextSize`` where the diagram is shown;
+            its defaults, unless the page raises them (the MkDocs plugin does).
 
     Returns:
         Mermaid source, without a Markdown fence.
@@ -512,7 +514,7 @@ def network_diagram(trace: Trace, depth: int = 0) -> str:
             _fold(_build(trace, tree, flow, collapse, lambda n: True, _input_label(trace), _output_label(trace))),
             comment,
         )
-        if _within(text):
+        if _within(text, limits):
             return text
     # Still too large: draw every top-level module as one node.
     top = frozenset(name for name in tree.layers if name and "." not in name)
@@ -605,8 +607,8 @@ def render_mermaid(trace: Trace, depth: int = 0) -> str:
     return f"```mermaid\n{network_diagram(trace, depth)}```\n"
 
 
-def structure_section(trace: Trace, depth: int = 0) -> str:
-    """The "Model structure" section of a page: block diagrams, then the whole network."""
+def structure_section(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_EDGES, MAX_TEXT)) -> str:
+    """The "Model structure" section of a page: block diagrams, then the whole network (within ``limits``)."""
     parts = []
     if trace.dataflow is None:
         parts.append(
@@ -619,7 +621,7 @@ def structure_section(trace: Trace, depth: int = 0) -> str:
         for caption, text in blocks:
             parts.append(f"{caption}:\n\n```mermaid\n{text}```\n")
     parts.append("### Whole network\n")
-    parts.append(f"```mermaid\n{network_diagram(trace, depth)}```\n")
+    parts.append(f"```mermaid\n{network_diagram(trace, depth, limits)}```\n")
     return "\n".join(parts)
 
 

@@ -42,6 +42,8 @@ ASSETS = Path(__file__).parent / "assets"
 # Served from the site itself, so no page asks a CDN for anything.
 SCRIPTS = ("mermaid.min.js", "archdoc.js")
 STYLES = ("archdoc.css",)
+# Mermaid's maxEdges and maxTextSize on the site; assets/archdoc.js sets the same numbers.
+MERMAID_LIMITS = (2000, 300_000)
 
 
 class ArchdocPluginConfig(base.Config):
@@ -185,12 +187,16 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     def _page(self, entry: SiteModel, result: Any, title: str, template_dirs: list[str]) -> str:
         from archdoc.page import render_page
 
+        from archdoc.mermaid import MAX_EDGES, MAX_TEXT, structure_section
+
         extra = {"builder_doc": self._builder_doc(entry) if self.config.builder_docs else ""}
+        # With the bundled mermaid.js the site's limits are raised (assets/archdoc.js), so deep diagrams fit.
+        limits = MERMAID_LIMITS if self.config.mermaid else (MAX_EDGES, MAX_TEXT)
         try:
             return render_page(
                 result,
                 depth=entry.table_depth,
-                diagram_depth=entry.depth,
+                diagrams=structure_section(result, entry.depth, limits),
                 template_dirs=template_dirs,
                 title=title,
                 extra=extra,

@@ -290,9 +290,8 @@ RENDERED = """() => {
 }"""
 
 
-@pytest.fixture(scope="session")
-def served(site):
-    """The built site on a local HTTP server."""
+def serve(folder: Path):
+    """A local HTTP server for a built site: (base URL, server)."""
     import functools
     import http.server
     import threading
@@ -301,23 +300,16 @@ def served(site):
         def log_message(self, *args):  # noqa: ANN002
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
 
 
-@pytest.mark.browser
-def test_every_page_renders_in_chromium(site, served):
-    """Every page: each Mermaid block became an SVG, no Mermaid error, no console error,
-    no failed request and no request outside the site; in the light and the dark scheme."""
+def browse(base: str, pages: list[str]) -> tuple[list[str], int]:
+    """Load each page in headless Chromium, light then dark; the problems seen and the diagrams checked."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (.ci/run does)"
-    pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
-    pages = ["" if p == "." else p + "/" for p in pages]
-    assert len(pages) >= 29  # home, 5 guides, API reference, overview, 21 model pages
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (scripts/test does)"
     problems: list[str] = []
     diagrams = 0
     with sync_playwright() as pw:
@@ -334,25 +326,98 @@ def test_every_page_renders_in_chromium(site, served):
                 page.on("console", lambda m: m.type == "error" and problems.append(f"{current['url']}: console: {m.text}"))
                 page.on("pageerror", lambda e: problems.append(f"{current['url']}: page error: {e}"))
                 page.on("requestfailed", lambda r: problems.append(f"{current['url']}: failed: {r.url}"))
-                page.on("request", lambda r: r.url.startswith(served) or r.url.startswith("data:") or problems.append(f"{current['url']}: outside: {r.url}"))
+                page.on(
+                    "request",
+                    lambda r: r.url.startswith(base) or r.url.startswith("data:") or problems.append(f"{current['url']}: outside: {r.url}"),
+                )
                 for path in pages:
-                    current["url"] = path
-                    page.goto(served + path, wait_until="load")
-                    expected = page.locator(".mermaid").count()
-                    if expected:
+                    current["url"] = f"{path} ({scheme})"
+                    page.goto(base + path, wait_until="load")
+                    if page.locator(".mermaid").count():
                         page.wait_for_function(
                             "() => [...document.querySelectorAll('.mermaid')].every(h => (h.shadowRoot || h).querySelector('svg'))",
                             timeout=60_000,
                         )
                     for i, block in enumerate(page.evaluate(RENDERED)):
                         diagrams += 1
-                        if not block["svg"] or block["error"] or "Syntax error" in block["text"]:
-                            problems.append(f"{path}: diagram {i} did not render: {block['text'][:120]}")
+                        if not block["svg"] or block["error"] or "Syntax error" in block["text"] or "limit exceeded" in block["text"]:
+                            problems.append(f"{path} ({scheme}): diagram {i} did not render: {block['text'][:160]}")
                     page.wait_for_load_state("networkidle")
                 context.close()
         finally:
             browser.close()
+    return problems, diagrams
+
+
+@pytest.mark.browser
+def test_every_page_renders_in_chromium(site):
+    """Every page: each Mermaid block became an SVG, no Mermaid error, no console error,
+    no failed request and no request outside the site; in the light and the dark scheme."""
+    pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
+    pages = ["" if p == "." else p + "/" for p in pages]
+    assert len(pages) >= 29  # home, 5 guides, API reference, overview, 21 model pages
+    base, server = serve(site)
+    try:
+        problems, diagrams = browse(base, pages)
+    finally:
+        server.shutdown()
     assert not problems, "\n".join(problems)
     # Every Mermaid block of the built HTML was checked, in both schemes.
     blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="mermaid"') for p in pages)
     assert blocks >= 21 and diagrams == 2 * blocks  # at least the network diagram on each model page
+
+
+@pytest.mark.browser
+def test_a_diagram_beyond_mermaids_default_limits_renders(tmp_path):
+    """200 residual blocks expanded: about 800 edges, more than Mermaid's default 500."""
+    import shutil
+
+    shutil.copy(Path(__file__).parent / "user_models.py", tmp_path / "user_models.py")
+    config = project(tmp_path, '  - archdoc:\n      models:\n        - {name: "user_models:DeepResidual", input: 4x8x8, depth: 1}\n')
+    result = subprocess.run(
+        [*MKDOCS, "build", "--strict", "-d", str(tmp_path / "site")], cwd=tmp_path, capture_output=True, text=True, env=ENV, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "models" / "user_models-deepresidual-4x8x8" / "index.html").read_text(encoding="utf-8")
+    network = html.rsplit('class="mermaid"', 1)[1]
+    assert network.count("--&gt;") > 500  # drawn expanded, not collapsed to the default limits
+    base, server = serve(tmp_path / "site")
+    try:
+        problems, diagrams = browse(base, ["models/user_models-deepresidual-4x8x8/"])
+    finally:
+        server.shutdown()
+    assert not problems, "\n".join(problems)
+    assert diagrams == 2 * 2  # a block diagram and the network diagram, in both schemes
+
+
+def test_site_limits_match_the_shipped_script():
+    """The plugin draws diagrams up to the limits archdoc.js gives Mermaid on the site."""
+    from archdoc.plugin import MERMAID_LIMITS
+
+    script = (ROOT / "archdoc" / "assets" / "archdoc.js").read_text(encoding="utf-8")
+    assert f"maxEdges: {MERMAID_LIMITS[0]}, maxTextSize: {MERMAID_LIMITS[1]}" in script
+
+
+def test_deep_diagrams_use_the_raised_limits():
+    import torch.nn as nn
+
+    import archdoc
+    from archdoc.mermaid import MAX_EDGES, MAX_TEXT, network_diagram
+    from archdoc.plugin import MERMAID_LIMITS
+
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(4, 4, 3, padding=1)
+            self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.conv2(self.conv1(x))
+
+    # 200 blocks, each expanded to two convolutions and an add: 4 edges a block, 800 in all.
+    trace = archdoc.trace(nn.Sequential(*[Residual() for _ in range(200)]), (4, 8, 8))
+    default = network_diagram(trace, depth=1)
+    raised = network_diagram(trace, depth=1, limits=MERMAID_LIMITS)
+    edges = lambda text: sum("-->" in line for line in text.splitlines())  # noqa: E731
+    assert edges(default) <= MAX_EDGES and len(default) <= MAX_TEXT  # collapsed to one node a block
+    assert MAX_EDGES < edges(raised) <= MERMAID_LIMITS[0] and len(raised) <= MERMAID_LIMITS[1]

@@ -160,3 +160,20 @@ class Unrolled(nn.Module):
         for _ in range(3):
             x = self.block(x)
         return x
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.conv1(x))
+
+
+class DeepResidual(nn.Sequential):
+    """Many small residual blocks: expanded, its diagram has more edges than Mermaid allows by default."""
+
+    def __init__(self, blocks: int = 200, channels: int = 4) -> None:
+        super().__init__(*[_Residual(channels) for _ in range(blocks)])

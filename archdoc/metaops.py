@@ -40,14 +40,15 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
     On meta, PyTorch computes batch norm, ``addmm`` and the elementwise ops through Python
     decompositions: a few milliseconds per batch norm (most of the time spent
     tracing ResNet-152), and the first elementwise op imports torch._dynamo
-    (over a second). Their outputs' shapes need no kernel, so only the checks a
-    kernel would make are kept; on any doubt the real kernel runs (and raises
-    its own error).
+    (over a second). Their outputs' shapes need no kernel. Only the plain case is
+    taken: contiguous float32 or float64 meta tensors, valid dimensions, no type
+    promotion. Anything else returns ``None``, so the real kernel runs and gives
+    its own result or error.
     """
     if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
         return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
     x = args[0] if args else None
-    if not (isinstance(x, torch.Tensor) and x.is_meta):
+    if not _plain(x):
         return None
     in_place = func._overloadpacket.__name__.endswith("_")
     if func in _UNARY:
@@ -55,25 +56,31 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return None
         return x if in_place else torch.empty_like(x)
     if func in _BINARY:
-        if len(args) == 2 and type(args[1]) in (int, float) and x.is_floating_point():
-            return x if in_place else torch.empty_like(x)  # a float tensor with a Python number
-        if len(args) != 2 or not isinstance(args[1], torch.Tensor) or not args[1].is_meta or args[1].dtype != x.dtype:
+        if len(args) != 2:
+            return None
+        other = args[1]
+        if type(other) in (int, float):  # a float tensor with a Python number keeps its dtype
+            return x if in_place else torch.empty_like(x)
+        if not _plain(other) or other.dtype != x.dtype:
             return None
         try:
-            shape = torch.broadcast_shapes(x.shape, args[1].shape)
+            shape = torch.broadcast_shapes(x.shape, other.shape)
         except RuntimeError:
             return None
         if in_place:
             return x if shape == x.shape else None
         return torch.empty(shape, dtype=x.dtype, device="meta")
-    if func is _aten.mean.dim and 2 <= len(args) <= 3 and x.is_floating_point():  # global average pooling
-        dims = {d % x.dim() for d in (args[1] or range(x.dim()))}
+    if func is _aten.mean.dim and 2 <= len(args) <= 3 and x.dim() > 0 and args[1]:  # global average pooling
+        dims = _dims(args[1], x.dim())
+        if dims is None:
+            return None
         keep = len(args) == 3 and bool(args[2])
         shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keep or i not in dims]
         return torch.empty(shape, dtype=x.dtype, device="meta")
     if func is _aten.addmm.default and len(args) == 3:  # Linear: bias + input @ weight.T
         mat1, mat2 = args[1], args[2]
-        if not (isinstance(mat1, torch.Tensor) and isinstance(mat2, torch.Tensor) and mat1.dim() == mat2.dim() == 2):
+        # The weight arrives transposed (not contiguous); the product is a new contiguous tensor.
+        if not (_plain(mat1, strided=True) and _plain(mat2, strided=True) and mat1.dim() == mat2.dim() == 2):
             return None
         if mat1.shape[1] != mat2.shape[0] or not (x.dtype == mat1.dtype == mat2.dtype):
             return None
@@ -90,19 +97,39 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return None
         channels = x.shape[1]
         for t in (weight, bias, mean, var):
-            if t is not None and (not t.is_meta or t.dim() != 1 or t.shape[0] != channels):
+            if t is not None and (not _plain(t) or t.dtype != x.dtype or t.dim() != 1 or t.shape[0] != channels):
                 return None
         stats = torch.empty((channels,), dtype=x.dtype, device="meta")
         return torch.empty_like(x), stats, torch.empty_like(stats)
     return None
 
 
-def _meta_cat(tensors: list[Any], dim: int) -> Any:
-    """``torch.cat`` of meta tensors of one dtype that agree outside ``dim``; else ``None``."""
-    if not tensors or not all(isinstance(t, torch.Tensor) and t.is_meta for t in tensors):
+def _plain(t: Any, strided: bool = False) -> bool:
+    """A float32 or float64 meta tensor, contiguous unless ``strided``: the case the shortcuts are sure of."""
+    return (
+        isinstance(t, torch.Tensor)
+        and t.is_meta
+        and t.dtype in (torch.float32, torch.float64)
+        and (strided or t.is_contiguous())
+    )
+
+
+def _dims(dims: Any, ndim: int) -> set[int] | None:
+    """``dims`` made non-negative, or ``None`` if one is out of range or repeated."""
+    if not isinstance(dims, (list, tuple)) or not all(type(d) is int and -ndim <= d < ndim for d in dims):
+        return None
+    normal = {d % ndim for d in dims}
+    return normal if len(normal) == len(dims) else None
+
+
+def _meta_cat(tensors: list[Any], dim: Any) -> Any:
+    """``torch.cat`` of plain meta tensors of one dtype that agree outside ``dim``; else ``None``."""
+    if not tensors or not all(_plain(t) for t in tensors):
         return None
     first = tensors[0]
     if first.dim() == 0 or any(t.dim() != first.dim() or t.dtype != first.dtype for t in tensors):
+        return None
+    if type(dim) is not int or not -first.dim() <= dim < first.dim():
         return None
     dim %= first.dim()
     if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1 :] != first.shape[dim + 1 :] for t in tensors):

@@ -55,6 +55,14 @@ def test_shortcut_matches_the_meta_kernel(func, args):
         (aten.native_batch_norm.default, (meta(2, 8, 4), meta(6), meta(6), meta(6), meta(6), False, 0.1, 1e-5)),
         (aten.relu.default, (torch.zeros(3),)),  # not meta
         (aten.mul.Tensor, (meta(3, dtype=torch.int64), 0.5)),  # int × float promotes
+        (aten.div.Tensor, (meta(3, dtype=torch.int64), meta(3, dtype=torch.int64))),  # true division gives floats
+        (aten.sigmoid.default, (meta(3, dtype=torch.int64),)),  # promotes to float
+        (aten.mean.dim, (meta(2, 8, 5, 5), [5])),  # out of range: the kernel raises
+        (aten.mean.dim, (meta(2, 8, 5, 5), [1, -3])),  # the same dim twice
+        (aten.mean.dim, (meta(), [0])),  # 0-d
+        (aten.cat.default, ([meta(2, 3), meta(2, 3)], 2)),  # dim out of range
+        (aten.native_batch_norm.default, (meta(2, 8, 4, dtype=torch.float16), meta(8), meta(8), meta(8), meta(8), False, 0.1, 1e-5)),
+        (aten.add.Tensor, (meta(2, 3, 4, 4).to(memory_format=torch.channels_last), meta(2, 3, 4, 4))),  # strides matter
     ],
 )
 def test_shortcut_steps_aside_when_unsure(func, args):

@@ -288,16 +288,16 @@ def check_command(models: tuple[str, ...], lock: str) -> None:
       archdoc check
       archdoc check --lock archdoc.lock.json resnet18
     """
-    from archdoc.lock import check_lock, read_lock
+    from archdoc.lock import check_lock, read_lock, select
 
-    count = len(read_lock(lock)["models"])
+    count = len(select(read_lock(lock), models, lock))
     differences = check_lock(lock, models)
     if differences:
         for line in differences:
             click.echo(line)
         click.echo(f"the architecture differs from {lock}; if intended, run `archdoc lock` again", err=True)
         raise SystemExit(1)
-    click.echo(f"{count if not models else len(models)} model(s) match {lock}", err=True)
+    click.echo(f"{count} model(s) match {lock}", err=True)
 
 
 def _builder_kwargs(settings: tuple[tuple[str, Any], ...], classes: int | None) -> dict[str, Any]:

@@ -137,7 +137,47 @@ def read_lock(path: str | Path) -> dict[str, Any]:
         raise ArchdocError(f"{path}: not a readable JSON lock file ({exc})") from None
     if not isinstance(document, dict) or document.get("archdoc_lock") != VERSION or not isinstance(document.get("models"), dict):
         raise ArchdocError(f"{path}: not an archdoc lock file (version {VERSION})")
+    for label, record in document["models"].items():
+        problem = _record_problem(record)
+        if problem:
+            raise ArchdocError(f"{path}: {label}: {problem}; run `archdoc lock` again")
     return document
+
+
+_FIELDS: dict[str, Any] = {
+    "model": str,
+    "batch": int,
+    "device": str,
+    "params": int,
+    "trainable_params": int,
+    "mult_adds": int,
+    "output_shapes": list,
+    "layers_sha256": str,
+    "layers": list,
+}
+
+
+def _record_problem(record: Any) -> str:
+    """What is wrong with one model's record of a lock file, or ``""``."""
+    if not isinstance(record, dict):
+        return "not a record"
+    for key, kind in _FIELDS.items():
+        if key not in record:
+            return f"missing {key!r}"
+        if not isinstance(record[key], kind) or (kind is int and isinstance(record[key], bool)):
+            return f"{key!r} is not {'text' if kind is str else 'a list' if kind is list else 'an integer'}"
+    inputs = record.get("inputs")
+    if inputs is not None and not (isinstance(inputs, list) and all(isinstance(x, str) for x in inputs)):
+        return "'inputs' is not a list of sizes such as \"1x116x116\""
+    if not isinstance(record.get("kwargs", {}), dict):
+        return "'kwargs' is not a mapping"
+    if not all(isinstance(s, list) and all(type(d) is int for d in s) for s in record["output_shapes"]):
+        return "'output_shapes' is not a list of shapes"
+    for row in record["layers"]:
+        if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and isinstance(row[1], str)
+                and isinstance(row[2], list) and type(row[3]) is int):
+            return f"layer {row!r} is not [name, type, shape, params]"
+    return ""
 
 
 def configured_entries(config: str | Path = "mkdocs.yml") -> list[LockEntry]:
@@ -154,18 +194,33 @@ def configured_entries(config: str | Path = "mkdocs.yml") -> list[LockEntry]:
         """Reads MkDocs' Python tags (``!!python/name:...``, ``!ENV``) as plain values."""
 
     _Loader.add_multi_constructor("", lambda loader, suffix, node: None)
-    try:
-        data = yaml.load(Path(config).read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
-    except FileNotFoundError:
-        raise ArchdocError(f"{config}: no such file; name models, or give --config") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ArchdocError(f"{config}: cannot read it: {' '.join(str(exc).split())}") from None
-    plugins = (data or {}).get("plugins") or []
+    data: dict[str, Any] = {}
+    path: Path | None = Path(config)
+    seen = set()
+    while path is not None and "plugins" not in data:  # MkDocs' INHERIT: the parent gives what the child lacks
+        if path.resolve() in seen:
+            raise ArchdocError(f"{config}: INHERIT loops back to {path}")
+        seen.add(path.resolve())
+        try:
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506 (a safe loader)
+        except FileNotFoundError:
+            raise ArchdocError(f"{path}: no such file; name models, or give --config") from None
+        except (OSError, yaml.YAMLError) as exc:
+            raise ArchdocError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
+        if not isinstance(loaded, dict):
+            raise ArchdocError(f"{path}: not an MkDocs configuration")
+        data = {**loaded, **data}
+        parent = loaded.get("INHERIT")
+        path = (path.parent / parent) if isinstance(parent, str) else None
+    plugins = data.get("plugins") or []
     if isinstance(plugins, dict):
         plugins = [{key: value} for key, value in plugins.items()]
     for item in plugins:
         if isinstance(item, dict) and "archdoc" in item:
-            models = parse_models((item["archdoc"] or {}).get("models") or [])
+            listed = (item["archdoc"] or {}).get("models") or []
+            if not isinstance(listed, list):
+                raise ArchdocError(f"{config}: the archdoc plugin's 'models' must be a list")
+            models = parse_models(listed)
             if models:
                 return [LockEntry(m.name, m.inputs, dict(m.kwargs), m.batch, m.device) for m in models]
     raise ArchdocError(f"{config}: the archdoc plugin configures no model; name models to lock")
@@ -211,9 +266,9 @@ def compare(label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     lines = []
     if old.get("params") != new.get("params"):
         lines.append(f"{label}: params {_n(old['params'])} → {_n(new['params'])}{where(culprits)}")
-    frozen_before = old.get("params", 0) - old.get("trainable_params", 0)
-    frozen_after = new.get("params", 0) - new.get("trainable_params", 0)
-    if frozen_before != frozen_after:
+    # Trainable parameters are news only when they moved differently from all parameters.
+    trainable_delta = new["trainable_params"] - old["trainable_params"]
+    if trainable_delta and trainable_delta != new["params"] - old["params"]:
         lines.append(f"{label}: trainable params {_n(old['trainable_params'])} → {_n(new['trainable_params'])}")
     if old.get("mult_adds") != new.get("mult_adds"):
         lines.append(f"{label}: mult-adds {_n(old['mult_adds'])} → {_n(new['mult_adds'])}")
@@ -231,23 +286,25 @@ def compare(label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     return lines
 
 
-def check_lock(path: str | Path, only: Iterable[str] = ()) -> list[str]:
+def check_lock(path: str | Path, only: Iterable[str] | str = ()) -> list[str]:
     """Trace every configuration of a lock file again; the differences, one line each.
 
     Args:
         path: The lock file.
-        only: Labels or model names to check; all when empty.
+        only: Labels or model names to check (one name or several); all when empty.
 
     Returns:
         Lines such as ``resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: ...)``,
         or an empty list when the code matches the lock.
+
+    Raises:
+        ArchdocError: The lock file is unreadable, or a name in ``only`` matches no entry.
     """
     document = read_lock(path)
-    wanted = set(only)
+    selected = select(document, only, path)
     lines = []
-    for label, record in document["models"].items():
-        if wanted and label not in wanted and record.get("model") not in wanted:
-            continue
+    for label in selected:
+        record = document["models"][label]
         entry = _entry(record)
         try:
             current = lock_record(entry, entry.trace())
@@ -256,3 +313,19 @@ def check_lock(path: str | Path, only: Iterable[str] = ()) -> list[str]:
             continue
         lines += compare(label, record, current)
     return lines
+
+
+def select(document: Mapping[str, Any], only: Iterable[str] | str, path: str | Path = "the lock file") -> list[str]:
+    """The labels of ``document`` that ``only`` names (by label or model name); all when empty.
+
+    Raises:
+        ArchdocError: A name matches no entry (a typo must not make a check pass).
+    """
+    wanted = [only] if isinstance(only, str) else list(only)
+    models = document["models"]
+    if not wanted:
+        return list(models)
+    unmatched = [w for w in wanted if w not in models and not any(r["model"] == w for r in models.values())]
+    if unmatched:
+        raise ArchdocError(f"{path} has no entry for {', '.join(map(repr, unmatched))}; its models: {', '.join(models)}")
+    return [label for label, record in models.items() if label in wanted or record["model"] in wanted]

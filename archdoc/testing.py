@@ -76,11 +76,12 @@ def assert_architecture(
     return result
 
 
-def assert_matches_lock(path: str | Path = "archdoc.lock.json", models: Iterable[str] = ()) -> None:
-    """Assert that every model of a lock file (or the named ones) still matches it.
+def assert_matches_lock(path: str | Path = "archdoc.lock.json", models: Iterable[str] | str = ()) -> None:
+    """Assert that every model of a lock file (or the named ones: one name or several) still matches it.
 
     Raises:
         AssertionError: Lines such as ``resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: ...)``.
+        ArchdocError: The lock file is unreadable, or a name matches none of its entries.
     """
     from archdoc.lock import check_lock
 

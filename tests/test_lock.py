@@ -93,7 +93,7 @@ def test_check_names_the_layer_that_changed(tmp_path):
 
 
 def test_check_reports_a_model_that_no_longer_exists(tmp_path):
-    lock = {"archdoc_lock": 1, "models": {"resnet9": {"model": "resnet9", "params": 1, "trainable_params": 1, "mult_adds": 1, "output_shapes": [[1, 2]], "layers_sha256": "", "layers": []}}}
+    lock = {"archdoc_lock": 1, "models": {"resnet9": {"model": "resnet9", "inputs": None, "kwargs": {}, "batch": 1, "device": "meta", "params": 1, "trainable_params": 1, "mult_adds": 1, "output_shapes": [[1, 2]], "layers_sha256": "", "layers": []}}}
     (tmp_path / "archdoc.lock.json").write_text(json.dumps(lock), encoding="utf-8")
     result = CliRunner().invoke(main, ["check", "--lock", str(tmp_path / "archdoc.lock.json")])
     assert result.exit_code == 1
@@ -133,3 +133,41 @@ def test_assert_architecture_pins_a_model_in_one_line():
         "resnet18: params 11,171,266, expected 11,171,000",
         "resnet18: output shape (1, 2), expected (1, 3)",
     ]
+
+
+def test_a_name_the_lock_lacks_is_an_error_not_a_pass():
+    from archdoc.errors import ArchdocError
+
+    result = CliRunner().invoke(main, ["check", "--lock", str(LOCK), "lenet"])  # a typo for lenet5
+    assert result.exit_code == 1 and "has no entry for 'lenet'" in result.output
+    with pytest.raises(ArchdocError, match="has no entry for 'lenet'"):
+        assert_matches_lock(LOCK, "lenet")
+    assert_matches_lock(LOCK, "lenet5")  # one name as a string, not a set of letters
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda r: r.pop("model"), "lenet5: missing 'model'"),
+        (lambda r: r.update(params=None), "lenet5: 'params' is not an integer"),
+        (lambda r: r.update(inputs="1x32x32"), "lenet5: 'inputs' is not a list"),
+        (lambda r: r["layers"].__setitem__(0, ["x"]), "lenet5: layer ['x'] is not [name, type, shape, params]"),
+    ],
+)
+def test_a_damaged_lock_is_named_in_one_line(tmp_path, damage, message):
+    document = json.loads(LOCK.read_text(encoding="utf-8"))
+    document["models"] = {"lenet5": document["models"]["lenet5"]}
+    damage(document["models"]["lenet5"])
+    path = tmp_path / "l.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--lock", str(path)])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_lock_reads_inherited_mkdocs_configuration(tmp_path, monkeypatch):
+    (tmp_path / "base.yml").write_text("site_name: s\nplugins:\n  - archdoc:\n      models: [lenet5]\n", encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("INHERIT: base.yml\nsite_name: child\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["lock"])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((tmp_path / "archdoc.lock.json").read_text())["models"]) == ["lenet5"]

@@ -18,7 +18,6 @@ message that names it.
 from __future__ import annotations
 
 import logging
-import posixpath
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
 from archdoc.errors import ArchdocError
@@ -79,12 +78,20 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
 
     # ------------------------------------------------------------------ config
 
+    # Before other plugins' on_config: mkdocstrings reads its search paths there.
+    @event_priority(100)
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         try:
             self.entries = parse_models(self.config.models)
         except ArchdocError as exc:
             raise PluginError(f"archdoc: {exc}") from None
         self.directory = self.config.directory.strip("/") or "models"
+        if self.directory.startswith("/") or ".." in self.directory.split("/") or "\\" in self.directory:
+            raise PluginError(f"archdoc: directory {self.config.directory!r} must be a folder inside docs, like 'models'")
+        if self.config.overview:
+            clash = next((e for e in self.entries if e.slug.lower() == "index"), None)
+            if clash is not None:
+                raise PluginError(f"archdoc: {clash.label}: slug 'index' is the overview page; choose another")
         if self.config.mermaid and self.entries:
             for name in SCRIPTS:
                 config.extra_javascript.append(f"assets/archdoc/{name}")
@@ -162,7 +169,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
                 files.append(File.generated(config, uri, content=text))
             section.append({"Overview": uri})
         section += [{family: pages} for family, pages in groups.items()]
-        config.nav = _with_section(config.nav, files, self.config.section, section, self.directory)
+        config.nav = _with_section(config.nav, files, self.config.section, section, set(self.pages) | {f"{self.directory}/index.md"})
         return files
 
     def _trace(self, entry: SiteModel) -> Any:
@@ -291,16 +298,13 @@ def _check_markdown(config: MkDocsConfig) -> None:
             log.warning(f"archdoc: model pages need the '{name}' Markdown extension")
 
 
-def _with_section(nav: Any, files: Files, title: str, section: list[Any], directory: str) -> list[Any]:
+def _with_section(nav: Any, files: Files, title: str, section: list[Any], ours: set[str]) -> list[Any]:
     """The nav with ``title`` holding the generated pages: in place of a section of that title, else last."""
     if nav is None:
         # No nav in mkdocs.yml: MkDocs would list every page; keep that, minus ours, then add the section.
         from mkdocs.utils import nest_paths
 
-        ours = posixpath.join(directory, "")
-        nav = nest_paths(
-            f.src_uri for f in files.documentation_pages() if not f.src_uri.startswith(ours) and f.inclusion.is_in_nav()
-        )
+        nav = nest_paths(f.src_uri for f in files.documentation_pages() if f.src_uri not in ours and f.inclusion.is_in_nav())
     nav = list(nav)
     for i, item in enumerate(nav):
         if isinstance(item, dict) and list(item) == [title]:

@@ -89,15 +89,21 @@ def _entry(index: int, item: Any) -> SiteModel:
     raw = item.get("input")
     inputs: tuple[str, ...] | None = None
     if raw is not None:
+        if isinstance(raw, (list, tuple)) and raw and all(type(x) is int for x in raw):
+            raise ArchdocError(
+                f"{label}: write the input size as text, input: {'x'.join(map(str, raw))} "
+                "(a list is for several inputs, each like '3x224x224')"
+            )
         inputs = tuple(str(x) for x in raw) if isinstance(raw, (list, tuple)) else (str(raw),)
         for text in inputs:
             try:
                 parse_input(text)
             except ArchdocError as exc:
                 raise ArchdocError(f"{label}: bad input {text!r}: {exc}") from None
-    kwargs = dict(item.get("set") or {})
-    if not isinstance(item.get("set") or {}, Mapping):
-        raise ArchdocError(f"{label}: 'set' must be a mapping of builder arguments")
+    settings = item.get("set") or {}
+    if not isinstance(settings, Mapping) or not all(isinstance(k, str) and k.isidentifier() for k in settings):
+        raise ArchdocError(f"{label}: 'set' must map builder argument names to values, e.g. {{aux_logits: true}}")
+    kwargs = dict(settings)
     if "classes" in item:
         if "num_classes" in kwargs:
             raise ArchdocError(f"{label}: give the number of classes once, as 'classes' or in 'set'")
@@ -112,6 +118,8 @@ def _entry(index: int, item: Any) -> SiteModel:
         if item.get("batch", 1) != 1:
             parts.append(f"batch-{item['batch']}")
         slug = slugify("-".join(str(p) for p in parts))
+        if not slug or slug[0] in "-_":
+            raise ArchdocError(f"{label}: no file name can be made from it; give a 'slug'")
     elif not isinstance(slug, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", slug):
         raise ArchdocError(f"{label}: 'slug' must be a file name of letters, digits, '.', '_' and '-'")
     device = item.get("device", "meta")

@@ -421,3 +421,47 @@ def test_deep_diagrams_use_the_raised_limits():
     edges = lambda text: sum("-->" in line for line in text.splitlines())  # noqa: E731
     assert edges(default) <= MAX_EDGES and len(default) <= MAX_TEXT  # collapsed to one node a block
     assert MAX_EDGES < edges(raised) <= MERMAID_LIMITS[0] and len(raised) <= MERMAID_LIMITS[1]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"name": "lenet5", "set": "abc"}, "models[0] (lenet5): 'set' must map builder argument names"),
+        ({"name": "lenet5", "set": {1: 2}}, "models[0] (lenet5): 'set' must map builder argument names"),
+        ({"name": "lenet5", "input": [1, 32, 32]}, "models[0] (lenet5): write the input size as text, input: 1x32x32"),
+        ({"name": "---"}, "models[0] (---): no file name can be made from it"),
+    ],
+)
+def test_malformed_entries_are_named(entry, message):
+    with pytest.raises(ArchdocError) as info:
+        parse_models([entry])
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "plugin, message",
+    [
+        ("  - archdoc:\n      models: [lenet5, {name: lenet5, input: 1x32x32, slug: index}]\n", "slug 'index' is the overview page"),
+        ("  - archdoc:\n      directory: ../out\n      models: [lenet5]\n", "must be a folder inside docs"),
+    ],
+)
+def test_plugin_options_that_would_lose_pages_are_refused(tmp_path, plugin, message):
+    result = build(project(tmp_path, plugin), tmp_path / "site")
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plugin_order_does_not_matter_for_builder_docs(tmp_path):
+    """mkdocstrings listed before archdoc still finds the zoo's builders."""
+    config = project(tmp_path, "  - mkdocstrings\n  - archdoc:\n      models: [lenet5]\n")
+    result = build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    assert "archdoc.zoo.lenet.lenet5" in (tmp_path / "site" / "models" / "lenet5" / "index.html").read_text(encoding="utf-8")
+
+
+def test_own_pages_in_the_models_folder_stay_in_the_nav(tmp_path):
+    config = project(tmp_path, "  - archdoc:\n      models: [lenet5]\n")
+    (tmp_path / "docs" / "models").mkdir()
+    (tmp_path / "docs" / "models" / "notes.md").write_text("# Our notes\n", encoding="utf-8")
+    result = build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    assert 'href="models/notes/"' in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")

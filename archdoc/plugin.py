@@ -306,10 +306,24 @@ def _with_section(nav: Any, files: Files, title: str, section: list[Any], ours: 
 
         nav = nest_paths(f.src_uri for f in files.documentation_pages() if f.src_uri not in ours and f.inclusion.is_in_nav())
     nav = list(nav)
-    for i, item in enumerate(nav):
-        if isinstance(item, dict) and list(item) == [title]:
-            existing = item[title] if isinstance(item[title], list) else [item[title]]
-            nav[i] = {title: [*existing, *section]}
-            return nav
-    nav.append({title: section})
+    if not _fill(nav, title, section):
+        nav.append({title: section})
     return nav
+
+
+def _fill(items: list[Any], title: str, section: list[Any]) -> bool:
+    """Put ``section`` into the first entry called ``title``, at any depth, after what it lists; False if none."""
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        (key, value), = item.items()
+        if key == title:
+            existing = value if isinstance(value, list) else [{title: value}] if value else []
+            items[i] = {title: [*existing, *section]}
+            return True
+        if isinstance(value, list):
+            children = list(value)
+            if _fill(children, title, section):
+                items[i] = {key: children}
+                return True
+    return False

@@ -465,3 +465,15 @@ def test_own_pages_in_the_models_folder_stay_in_the_nav(tmp_path):
     result = build(config, tmp_path / "site")
     assert result.returncode == 0, result.stderr
     assert 'href="models/notes/"' in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_models_section_placeholder_may_be_nested():
+    from archdoc.plugin import _fill
+
+    nav = [{"Home": "index.md"}, {"Reference": [{"API": "api.md"}, {"Models": []}]}]
+    assert _fill(nav, "Models", [{"Overview": "models/index.md"}])
+    assert nav[1] == {"Reference": [{"API": "api.md"}, {"Models": [{"Overview": "models/index.md"}]}]}
+    page = [{"Models": "ours.md"}]
+    assert _fill(page, "Models", [{"Overview": "models/index.md"}])
+    assert page == [{"Models": [{"Models": "ours.md"}, {"Overview": "models/index.md"}]}]  # the page keeps its title
+    assert not _fill([{"Home": "index.md"}], "Models", [])

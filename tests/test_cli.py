@@ -96,10 +96,21 @@ def test_output_file_is_written(tmp_path: Path):
 
 
 def test_every_command_has_help_with_examples():
-    for command in [[], ["list"], ["render"]]:
+    from archdoc.cli import main
+
+    assert sorted(main.commands) == ["check", "embed", "list", "lock", "render"]
+    for command in [[], *([name] for name in main.commands)]:
         result = run(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.output
+
+
+def test_every_command_is_in_the_cli_guide():
+    from archdoc.cli import main
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "cli.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"`archdoc {name}`" in guide or f"`archdoc {name}" in guide, name
 
 
 def test_help_does_not_import_torch():

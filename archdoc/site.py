@@ -211,13 +211,13 @@ def overview_row(trace: Trace, title: str, link: str) -> OverviewRow:
 
 
 def _size_range(trace: Trace) -> str:
-    """``32×32``, or ``195×195 to 226×226`` when a fixed-width classifier also caps the size."""
+    """``32×32 and up``, or ``195×195 to 226×226`` when a fixed-width classifier also caps the size."""
     if not trace.minimum_input:
         return "–"
     text = "×".join(map(str, trace.minimum_input))
     if trace.maximum_input:
-        text += " to " + "×".join(map(str, trace.maximum_input))
-    return text
+        return text + " to " + "×".join(map(str, trace.maximum_input))
+    return text + " and up"
 
 
 def _family_title(trace: Trace) -> str:

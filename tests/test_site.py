@@ -118,6 +118,15 @@ def test_overview_lists_every_page_with_depth(site):
     html = (site / "models" / "index.html").read_text(encoding="utf-8")
     assert html.count('href="../resnet18/"') + html.count('href="resnet18/"') >= 1
     assert "<svg" in html and html.count("<circle") >= 21
+    rows = {}
+    for row in html.split("<tr>")[2:]:
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        rows[cells[0]] = cells
+    # LeNet-5: 32 → 28 → 14 → 10 → 5 → C5 (5×5) gives 1, and 35 → 31 → 15 → 11 → 5 → 1 too; 36 gives 2, too many for F6.
+    assert rows["LeNet-5"][-1] == "32×32 to 35×35"
+    # VGG-16: five 2×2 poolings take 32 to 1 and 31 to 0; larger inputs meet the adaptive pooling.
+    assert rows["VGG-16"][-1] == "32×32 and up"
+    assert rows["ResNet-50"][4] == "50" and rows["GoogLeNet"][4] == "22"
 
 
 def test_site_makes_no_outside_reference(site):

@@ -261,3 +261,27 @@ def test_branch_on_values_runs_on_cpu(mermaid):
     assert "archdoc render user_models:Branchy --input 8 --device cpu\n" in page
     assert 'archdoc.trace("user_models:Branchy", "8", device="cpu")' in page
     assert page == render("user_models:Branchy", ["8"], fmt="markdown", device="cpu")  # seeded: same page
+
+
+# ------------------------------------------------------------------ 3-D input
+
+
+# A 3×3×3 convolution 3 → 8 with bias, then a linear 8 → 5.
+VIDEO_PARAMS = (8 * 3 * 27 + 8) + (8 * 5 + 5)
+# The convolution keeps 8×32×32 = 8,192 positions (padding 1), each 8 · 3 · 27 multiply-adds; then 8 · 5.
+VIDEO_MULT_ADDS = 8 * 32 * 32 * 8 * 3 * 27 + 8 * 5
+
+
+def test_3d_input(mermaid):
+    assert VIDEO_PARAMS == plain_count(user_models.Video3D())
+    trace = traced("user_models:Video3D", ("3x8x32x32",))
+    assert trace.total_params == VIDEO_PARAMS
+    assert trace.mult_adds == VIDEO_MULT_ADDS
+    assert trace.output_shapes == ((1, 5),)
+    pool = next(layer for layer in trace.layers if layer.name == "pool")
+    assert pool.output_shape == (1, 8, 4, 16, 16)  # every dimension halved
+    # MaxPool3d(2) needs at least 2 in each dimension.
+    assert trace.minimum_input == (2, 2, 2)
+    page = assert_page("user_models:Video3D", ["3x8x32x32"], VIDEO_PARAMS, VIDEO_MULT_ADDS, "5")
+    assert "⌊(8 + 2·1 − 3) / 1⌋ + 1 = 8" in page  # the frame axis through the convolution
+    assert_diagrams_parse(trace, mermaid)

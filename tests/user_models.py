@@ -177,3 +177,16 @@ class DeepResidual(nn.Sequential):
 
     def __init__(self, blocks: int = 200, channels: int = 4) -> None:
         super().__init__(*[_Residual(channels) for _ in range(blocks)])
+
+
+class Video3D(nn.Module):
+    """A clip classifier on 3-D inputs (channels × frames × height × width)."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(3, 8, 3, padding=1)
+        self.pool = nn.MaxPool3d(2)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(8, classes))
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(torch.relu(self.conv(clip))))  # N x 8 x T/2 x H/2 x W/2 before the head

@@ -225,8 +225,6 @@ def embed_command(files: tuple[str, ...], check: bool) -> None:
         click.echo(f"{len(files)} file(s) already up to date", err=True)
 
 
-
-
 @main.command("lock")
 @click.argument("models", nargs=-1, shell_complete=_complete_models)
 @click.option("--input", "inputs", type=InputType(), multiple=True, help="Input size for the named models. Default: each model's.")

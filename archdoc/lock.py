@@ -222,7 +222,7 @@ def configured_entries(config: str | Path = "mkdocs.yml") -> list[LockEntry]:
                 raise ArchdocError(f"{config}: the archdoc plugin's 'models' must be a list")
             models = parse_models(listed)
             if models:
-                return [LockEntry(m.name, m.inputs, dict(m.kwargs), m.batch, m.device) for m in models]
+                return [m.config for m in models]
     raise ArchdocError(f"{config}: the archdoc plugin configures no model; name models to lock")
 
 

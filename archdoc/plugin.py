@@ -72,7 +72,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
 
     def __init__(self) -> None:
         self.entries: list[SiteModel] = []
-        self.traces: dict[tuple[Any, ...], Any] = {}
+        self.traces: dict[str, Any] = {}
         self.pages: dict[str, SiteModel] = {}
         self._link_root: Path | None = None
 
@@ -173,23 +173,15 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         return files
 
     def _trace(self, entry: SiteModel) -> Any:
-        from archdoc.tracing import trace
-
-        key = entry.key
-        if key not in self.traces:
+        config = entry.config
+        if config.label not in self.traces:
             try:
-                self.traces[key] = trace(
-                    entry.name,
-                    list(entry.inputs) if entry.inputs else None,
-                    batch=entry.batch,
-                    device=entry.device,
-                    **dict(entry.kwargs),
-                )
+                self.traces[config.label] = config.trace()
             except ArchdocError as exc:
                 raise PluginError(f"archdoc: {entry.label}: {exc}") from None
             except Exception as exc:  # the model's own code failed
                 raise PluginError(f"archdoc: {entry.label}: {type(exc).__name__}: {exc}") from None
-        return self.traces[key]
+        return self.traces[config.label]
 
     def _page(self, entry: SiteModel, result: Any, title: str, template_dirs: list[str]) -> str:
         from archdoc.page import render_page

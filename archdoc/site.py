@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from archdoc.errors import ArchdocError
+from archdoc.lock import LockEntry
 from archdoc.shapes import parse_input
 from archdoc.tracing import LayerKind, Trace
 
@@ -58,9 +59,9 @@ class SiteModel:
         return f"models[{self.index}] ({self.name})"
 
     @property
-    def key(self) -> tuple[Any, ...]:
-        """What the trace depends on: equal keys share one trace."""
-        return (self.name, self.inputs, tuple(sorted((k, repr(v)) for k, v in self.kwargs.items())), self.batch, self.device)
+    def config(self) -> LockEntry:
+        """What is traced, as `archdoc lock` records it; equal labels share one trace."""
+        return LockEntry(self.name, self.inputs, dict(self.kwargs), self.batch, self.device)
 
 
 def slugify(text: str) -> str:

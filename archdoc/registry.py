@@ -15,6 +15,7 @@ import fnmatch
 import importlib
 import inspect
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +104,10 @@ class ModelEntry:
         card: The paper card.
         default_input: Default input size without batch, e.g. ``(3, 224, 224)``.
         deviations: Deviations specific to this model, added to the card's.
+        family_title: The family's name as readers know it, e.g. ``"Wide ResNet"``: the
+            zoo file's ``FAMILY`` constant.
+        documented_min_size: The smallest input side the reference implementation
+            documents (torchvision's ``min_size``), compared on the page with the measured one.
     """
 
     name: str
@@ -112,6 +117,8 @@ class ModelEntry:
     card: PaperCard
     default_input: tuple[int, ...]
     deviations: tuple[str, ...] = field(default=())
+    family_title: str = ""
+    documented_min_size: int | None = None
 
     @property
     def all_deviations(self) -> tuple[str, ...]:
@@ -150,8 +157,12 @@ def register_model(
     default_input: tuple[int, ...],
     deviations: tuple[str, ...] = (),
     name: str | None = None,
+    documented_min_size: int | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a public builder under its function name (or ``name``).
+
+    The family is the builder's module (``resnet`` for ``archdoc.zoo.resnet``); its
+    title is that module's ``FAMILY`` constant (``FAMILY = "ResNet"``), written once per file.
 
     Args:
         card: The family's paper card.
@@ -159,6 +170,8 @@ def register_model(
         default_input: Default input size without batch, e.g. ``(3, 224, 224)``.
         deviations: Deviations from the paper specific to this model.
         name: Registry name; defaults to the builder's ``__name__``.
+        documented_min_size: The smallest input side the reference implementation
+            documents (torchvision's ``min_size``).
 
     Raises:
         DuplicateModelError: If the name is taken.
@@ -169,6 +182,7 @@ def register_model(
         if key in _REGISTRY:
             raise DuplicateModelError(key)
         family = fn.__module__.rsplit(".", 1)[-1]
+        title = getattr(sys.modules.get(fn.__module__), "FAMILY", None)
         _REGISTRY[key] = ModelEntry(
             name=key,
             family=family,
@@ -177,6 +191,8 @@ def register_model(
             card=card,
             default_input=tuple(default_input),
             deviations=tuple(deviations),
+            family_title=title if isinstance(title, str) and title else family,
+            documented_min_size=documented_min_size,
         )
         return fn
 

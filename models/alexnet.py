@@ -17,6 +17,8 @@ from torch import nn
 
 from archdoc.registry import PaperCard, register_model
 
+FAMILY = "AlexNet"
+
 PAPER_2012 = PaperCard(
     title="ImageNet Classification with Deep Convolutional Neural Networks",
     authors=("Alex Krizhevsky", "Ilya Sutskever", "Geoffrey E. Hinton"),

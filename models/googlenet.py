@@ -17,6 +17,8 @@ from torch import nn
 
 from archdoc.registry import PaperCard, register_model
 
+FAMILY = "GoogLeNet"
+
 CARD = PaperCard(
     title="Going Deeper with Convolutions",
     authors=(

@@ -15,6 +15,8 @@ from torch import nn
 
 from archdoc.registry import PaperCard, register_model
 
+FAMILY = "LeNet"
+
 CARD = PaperCard(
     title="Gradient-Based Learning Applied to Document Recognition",
     authors=("Yann LeCun", "Léon Bottou", "Yoshua Bengio", "Patrick Haffner"),

@@ -16,6 +16,8 @@ from torch import nn
 
 from archdoc.registry import PaperCard, register_model
 
+FAMILY = "ResNet"
+
 CARD = PaperCard(
     title="Deep Residual Learning for Image Recognition",
     authors=("Kaiming He", "Xiangyu Zhang", "Shaoqing Ren", "Jian Sun"),

@@ -16,6 +16,8 @@ from torch import nn
 
 from archdoc.registry import PaperCard, register_model
 
+FAMILY = "VGG"
+
 CARD = PaperCard(
     title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
     authors=("Karen Simonyan", "Andrew Zisserman"),

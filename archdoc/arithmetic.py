@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from archdoc.errors import ArithmeticMismatchError
-from archdoc.tracing import Layer, LayerKind, Trace
+from archdoc.format import shape_text
+from archdoc.tracing.record import Layer, LayerKind, Trace
+from archdoc.window import transposed_formula, window_formula
 
-__all__ = ["ArithmeticRow", "arithmetic_rows", "render_arithmetic", "failing_arithmetic"]
+__all__ = ["ArithmeticRow", "arithmetic_rows", "render_arithmetic"]
 
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.CONV_TRANSPOSE)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
@@ -50,10 +52,6 @@ def _fmt_dims(values: Sequence[Any]) -> str:
     return "×".join(str(v) for v in values)
 
 
-def _sub(a: int) -> str:
-    return f"− {a}" if a >= 0 else f"+ {-a}"
-
-
 def _window(kind: str, attrs: dict[str, Any], n: int, i: int, dims: int) -> tuple[str, int]:
     """Formula text and result for one spatial dimension of a windowed layer."""
     k = _per_dim(attrs["kernel_size"], dims)[i]
@@ -66,26 +64,8 @@ def _window(kind: str, attrs: dict[str, Any], n: int, i: int, dims: int) -> tupl
         return f"{n} (padding='same')", n
     p = _per_dim(padding, dims)[i]
     if kind == LayerKind.CONV_TRANSPOSE:
-        op = _per_dim(attrs.get("output_padding", 0), dims)[i]
-        out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
-        span = f"{d}·({k} − 1)" if d != 1 else f"({k} − 1)"
-        extra = f" + {op}" if op else ""
-        return f"({n} − 1)·{s} − 2·{p} + {span}{extra} + 1 = {out}", out
-    reach = f"{d}·({k} − 1) − 1" if d != 1 else f"{k}"
-    effective = d * (k - 1) + 1
-    pad = f" + 2·{p}" if p else ""
-    numerator = n + 2 * p - effective
-    ceil = bool(attrs.get("ceil_mode", False))
-    if ceil:
-        out = -(-numerator // s) + 1
-        # PyTorch drops a last window that would start inside the right padding.
-        dropped = (out - 1) * s >= n + p
-        if dropped:
-            out -= 1
-        note = " (last window starts in the padding, dropped)" if dropped else ""
-        return f"⌈({n}{pad} − {reach}) / {s}⌉ + 1{' − 1' if dropped else ''} = {out}{note}", out
-    out = math.floor(numerator / s) + 1
-    return f"⌊({n}{pad} − {reach}) / {s}⌋ + 1 = {out}", out
+        return transposed_formula(n, k, s, p, d, _per_dim(attrs.get("output_padding", 0), dims)[i])
+    return window_formula(n, k, s, p, d, bool(attrs.get("ceil_mode", False)))
 
 
 def _operation(layer_type: str, kind: str, attrs: dict[str, Any], dims: int) -> str:
@@ -197,25 +177,6 @@ def render_arithmetic(trace: Trace) -> str:
     for row in arithmetic_rows(trace):
         lines.append(
             f"| `{_cell(row.layer)}` | {_cell(row.operation)} | {_cell(row.formula)} | "
-            f"{' × '.join(str(d) for d in row.output)} |"
+            f"{shape_text(row.output)} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def failing_arithmetic(module: Any, input_shape: Sequence[int]) -> str | None:
-    """The formula that yields an empty output for ``module`` at ``input_shape``, if any.
-
-    Used to explain an input that is too small.
-    """
-    from archdoc.tracing import _attrs_of, _kind_of
-
-    kind = _kind_of(module)
-    if kind not in _WINDOWED or len(input_shape) < 3:
-        return None
-    attrs = dict(_attrs_of(module))
-    try:
-        parts = [_window(kind, attrs, n, i, len(input_shape) - 2) for i, n in enumerate(input_shape[2:])]
-    except (KeyError, TypeError, IndexError):
-        return None
-    bad = [text for text, value in parts if value < 1]
-    return bad[0] if bad else None

@@ -7,16 +7,14 @@ torch is imported inside commands, never at import time, so ``--help`` is quick.
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 import click
 
 from archdoc import __version__
 from archdoc.errors import ArchdocError, InputSpecError
+from archdoc.request import FORMATS, OptionError, parse_setting
 from archdoc.shapes import InputSpec, parse_input
-
-FORMATS = ("markdown", "table", "shapes", "json", "mermaid")
 
 
 class InputType(click.ParamType):
@@ -41,15 +39,10 @@ class KeyValueType(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
         if isinstance(value, tuple):
             return value
-        key, sep, raw = str(value).partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            self.fail(f"expected key=value with a Python identifier as key, got {value!r}", param, ctx)
         try:
-            parsed = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            parsed = raw.strip()
-        return key, parsed
+            return parse_setting(str(value))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def _complete_models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -66,6 +59,10 @@ class ArchdocGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except OptionError as exc:
+            if ctx.meta.get("archdoc.debug"):
+                raise
+            raise click.UsageError(str(exc), ctx) from None
         except ArchdocError as exc:
             if ctx.meta.get("archdoc.debug"):
                 raise
@@ -173,12 +170,11 @@ def render_command(
       archdoc render mymodels:Net --input 3x32x32 --set width=16
       archdoc render mymodels:Branchy --input 8 --device cpu
     """
-    from archdoc.render import render
+    from archdoc.render import render_request
+    from archdoc.request import ModelRequest, RenderOptions
 
-    kwargs = _builder_kwargs(settings, classes)
-    text = render(
-        model, list(inputs) or None, fmt=fmt, batch=batch, device=device, depth=depth, table_depth=table_depth, **kwargs
-    )
+    request = ModelRequest.from_options(model, inputs, classes, settings, batch, device)
+    text = render_request(request, RenderOptions(fmt, depth, table_depth))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -254,12 +250,11 @@ def lock_command(
       archdoc lock resnet18 --input 1x116x116 --classes 2
       archdoc lock mymodels:Net --input 3x32x32 --set width=16
     """
-    from archdoc.lock import LockEntry, configured_entries, write_lock
+    from archdoc.lock import configured_entries, write_lock
+    from archdoc.request import ModelRequest
 
     if models:
-        kwargs = _builder_kwargs(settings, classes)
-        specs = tuple(str(s) for s in inputs) or None
-        entries = [LockEntry(name, specs, kwargs) for name in models]
+        entries = [ModelRequest.from_options(name, inputs, classes, settings) for name in models]
     else:
         if inputs or classes or settings:
             raise click.UsageError("--input, --classes and --set apply to named models; name them")
@@ -296,12 +291,3 @@ def check_command(models: tuple[str, ...], lock: str) -> None:
         click.echo(f"the architecture differs from {lock}; if intended, run `archdoc lock` again", err=True)
         raise SystemExit(1)
     click.echo(f"{count} model(s) match {lock}", err=True)
-
-
-def _builder_kwargs(settings: tuple[tuple[str, Any], ...], classes: int | None) -> dict[str, Any]:
-    kwargs = dict(settings)
-    if classes is not None:
-        if "num_classes" in kwargs:
-            raise click.UsageError("give the number of classes once: --classes or --set num_classes=...")
-        kwargs["num_classes"] = classes
-    return kwargs

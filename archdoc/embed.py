@@ -15,7 +15,6 @@ fenced code blocks are examples, not regions, and are left alone.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,36 +144,12 @@ def embed_text(text: str, generate: Callable[[str], str], path: str = "<text>") 
 
 
 def _render_args(args: str) -> str:
-    """Run the ``archdoc render`` arguments of a marker and return the output."""
-    import click
+    """Render what a marker's ``archdoc render`` arguments describe."""
+    from archdoc.render import render_request
+    from archdoc.request import parse_marker
 
-    from archdoc.cli import render_command
-    from archdoc.render import render
-
-    try:
-        words = shlex.split(args)
-    except ValueError as exc:
-        raise ArchdocError(f"cannot read marker arguments: {exc}") from None
-    try:
-        ctx = render_command.make_context("archdoc render", words, resilient_parsing=False)
-    except click.exceptions.ClickException as exc:
-        raise ArchdocError(f"bad marker arguments: {exc.format_message()}") from None
-    params = ctx.params
-    if params.get("output"):
-        raise ArchdocError("-o/--output has no place in a marker: the region is the output")
-    kwargs = dict(params["settings"])
-    if params["classes"] is not None:
-        kwargs["num_classes"] = params["classes"]
-    return render(
-        params["model"],
-        list(params["inputs"]) or None,
-        fmt=params["fmt"],
-        batch=params["batch"],
-        device=params["device"],
-        depth=params["depth"],
-        table_depth=params["table_depth"],
-        **kwargs,
-    )
+    request, options = parse_marker(args)
+    return render_request(request, options)
 
 
 def embed_files(paths: Sequence[str | Path], check: bool = False) -> tuple[list[StaleRegion], list[str]]:

@@ -14,43 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archdoc.errors import ArchdocError
-from archdoc.shapes import format_shape
+from archdoc.format import shape_text
+from archdoc.request import ModelRequest, parse_site_entries
 
-__all__ = ["LockEntry", "lock_record", "write_lock", "read_lock", "check_lock", "compare", "configured_entries"]
+__all__ = ["lock_record", "write_lock", "read_lock", "check_lock", "compare", "configured_entries", "select"]
 
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    """How to trace one configuration: what ``archdoc render`` would be given."""
-
-    name: str
-    inputs: tuple[str, ...] | None = None
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    batch: int = 1
-    device: str = "meta"
-
-    @property
-    def label(self) -> str:
-        """``resnet18`` or ``resnet18 1x116x116 num_classes=2``: the key in the lock file."""
-        parts = [self.name, *(self.inputs or ())]
-        parts += [f"{k}={v!r}" for k, v in sorted(self.kwargs.items())]
-        if self.batch != 1:
-            parts.append(f"batch={self.batch}")
-        if self.device != "meta":
-            parts.append(f"device={self.device}")
-        return " ".join(parts)
-
-    def trace(self) -> Any:
-        from archdoc.tracing import trace
-
-        return trace(self.name, list(self.inputs) if self.inputs else None, batch=self.batch, device=self.device, **dict(self.kwargs))
 
 
 def _layers(trace: Any) -> list[list[Any]]:
@@ -61,13 +34,13 @@ def _layers(trace: Any) -> list[list[Any]]:
     ]
 
 
-def lock_record(entry: LockEntry, trace: Any) -> dict[str, Any]:
+def lock_record(entry: ModelRequest, trace: Any) -> dict[str, Any]:
     """What the lock file keeps for one configuration."""
     layers = _layers(trace)
     digest = hashlib.sha256(json.dumps(layers, separators=(",", ":")).encode()).hexdigest()
     return {
-        "model": entry.name,
-        "inputs": list(entry.inputs) if entry.inputs else None,
+        "model": entry.model,
+        "inputs": list(entry.input_texts) if entry.input_texts else None,
         "kwargs": dict(sorted(entry.kwargs.items())),
         "batch": entry.batch,
         "device": entry.device,
@@ -80,7 +53,7 @@ def lock_record(entry: LockEntry, trace: Any) -> dict[str, Any]:
     }
 
 
-def write_lock(entries: Sequence[LockEntry], path: str | Path) -> dict[str, Any]:
+def write_lock(entries: Sequence[ModelRequest], path: str | Path) -> dict[str, Any]:
     """Trace each configuration and write the lock file atomically.
 
     Raises:
@@ -91,7 +64,7 @@ def write_lock(entries: Sequence[LockEntry], path: str | Path) -> dict[str, Any]
     models = {}
     for entry in entries:
         try:
-            models[entry.label] = lock_record(entry, entry.trace())
+            models[entry.label] = lock_record(entry, entry.trace(input_range=False))
         except ArchdocError as exc:
             raise ArchdocError(f"{entry.label}: {exc}") from exc
     document = {"archdoc_lock": VERSION, "models": models}
@@ -180,15 +153,13 @@ def _record_problem(record: Any) -> str:
     return ""
 
 
-def configured_entries(config: str | Path = "mkdocs.yml") -> list[LockEntry]:
+def configured_entries(config: str | Path = "mkdocs.yml") -> list[ModelRequest]:
     """The models configured for the ``archdoc`` plugin in an MkDocs configuration file.
 
     Raises:
         ArchdocError: The file is missing, unreadable, or configures no model.
     """
     import yaml
-
-    from archdoc.site import parse_models
 
     class _Loader(yaml.SafeLoader):
         """Reads MkDocs' Python tags (``!!python/name:...``, ``!ENV``) as plain values."""
@@ -220,20 +191,10 @@ def configured_entries(config: str | Path = "mkdocs.yml") -> list[LockEntry]:
             listed = (item["archdoc"] or {}).get("models") or []
             if not isinstance(listed, list):
                 raise ArchdocError(f"{config}: the archdoc plugin's 'models' must be a list")
-            models = parse_models(listed)
+            models = parse_site_entries(listed)
             if models:
-                return [m.config for m in models]
+                return [m.request for m in models]
     raise ArchdocError(f"{config}: the archdoc plugin configures no model; name models to lock")
-
-
-def _entry(record: Mapping[str, Any]) -> LockEntry:
-    return LockEntry(
-        name=record["model"],
-        inputs=tuple(record["inputs"]) if record.get("inputs") else None,
-        kwargs=dict(record.get("kwargs") or {}),
-        batch=int(record.get("batch", 1)),
-        device=str(record.get("device", "meta")),
-    )
 
 
 def _n(value: int) -> str:
@@ -241,7 +202,7 @@ def _n(value: int) -> str:
 
 
 def _shapes(shapes: Iterable[Sequence[int]]) -> str:
-    return "; ".join(format_shape(s, "×") for s in shapes)
+    return "; ".join(shape_text(s, "×") for s in shapes)
 
 
 def compare(label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -276,7 +237,7 @@ def compare(label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
         lines.append(f"{label}: output {_shapes(old['output_shapes'])} → {_shapes(new['output_shapes'])}")
     if old.get("layers_sha256") != new.get("layers_sha256") and not lines:
         reshaped = [
-            f"{name} {format_shape(before[name][2], '×')} → {format_shape(after[name][2], '×')}"
+            f"{name} {shape_text(before[name][2], '×')} → {shape_text(after[name][2], '×')}"
             for name in after
             if name in before and before[name][2] != after[name][2]
         ]
@@ -305,9 +266,9 @@ def check_lock(path: str | Path, only: Iterable[str] | str = ()) -> list[str]:
     lines = []
     for label in selected:
         record = document["models"][label]
-        entry = _entry(record)
         try:
-            current = lock_record(entry, entry.trace())
+            entry = ModelRequest.from_record(record)
+            current = lock_record(entry, entry.trace(input_range=False))
         except ArchdocError as exc:
             lines.append(f"{label}: no longer traces: {exc}")
             continue

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from archdoc.tracing import FlowNode, Layer, LayerKind, Trace
+from archdoc.tracing.record import FlowNode, Layer, LayerKind, Trace
 
 __all__ = [
     "escape_label",

@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from archdoc.arithmetic import render_arithmetic
-from archdoc.table import readable, render_table
-from archdoc.tracing import LayerKind, Trace
+from archdoc.format import scale, scaled, shape_text
+from archdoc.jinja import environment
+from archdoc.table import render_table
+from archdoc.tracing.record import LayerKind, Trace
 
 __all__ = ["render_page", "render_json", "page_context", "reproduce_command", "torchinfo_mult_adds"]
-
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
-    """The template environment; one per set of folders, so each template compiles once."""
-    return _cached_environment(tuple(str(d) for d in template_dirs))
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
-    # Project templates come first so that a site can override any of ours.
-    loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(TEMPLATES)])
-    return jinja2.Environment(
-        loader=loader,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-    )
-
-
-def _dims(shape: Sequence[int]) -> str:
-    return " × ".join(str(d) for d in shape)
-
-
-def _scaled(count: int) -> str:
-    unit, value = readable(count)
-    return f"{value:,.2f} {unit}"
 
 
 def torchinfo_mult_adds(trace: Trace) -> int:
@@ -159,7 +128,7 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
     if trace.shared_params:
         params += f"; {trace.shared_params:,} shared, counted once"
     spatial = len(trace.inputs[0].shape) - 1 if trace.inputs else 0
-    minimum = _dims(trace.minimum_input) if trace.minimum_input else "not determined"
+    minimum = shape_text(trace.minimum_input) if trace.minimum_input else "not determined"
     if trace.minimum_input and spatial:
         minimum += f" ({'×'.join('HWD'[i] for i in range(min(spatial, 3)))})"
     if trace.minimum_input and trace.maximum_input:
@@ -170,12 +139,12 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
     torchinfo = torchinfo_mult_adds(trace)
     note = ""
     if torchinfo != trace.mult_adds and trace.mult_adds:
-        unit, _ = readable(trace.mult_adds)
-        scale = {"M": 1e6, "G": 1e9, "T": 1e12}[unit]
-        if f"{torchinfo / scale:.2f}" != f"{trace.mult_adds / scale:.2f}":
+        unit, ours = scale(trace.mult_adds, smallest="M")  # in torchinfo's units, as it prints them
+        theirs = torchinfo * ours / trace.mult_adds
+        if f"{theirs:.2f}" != f"{ours:.2f}":
             note = (
                 f"Mult-adds are counted by PyTorch's dispatcher (convolutions and matrix products). "
-                f"torchinfo 1.8 reports {torchinfo / scale:,.2f} {unit} for this model because it also "
+                f"torchinfo 1.8 reports {theirs:,.2f} {unit} for this model because it also "
                 f"counts bias and normalisation parameters as mult-adds."
             )
     return {
@@ -185,12 +154,12 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
         "short_citation": _short_citation(trace) if trace.card else "",
         "figures": {
             "params": params,
-            "mult_adds": f"{_scaled(trace.mult_adds)} ({trace.mult_adds:,}) at batch {trace.batch}",
+            "mult_adds": f"{scaled(trace.mult_adds)} ({trace.mult_adds:,}) at batch {trace.batch}",
             "input": "; ".join(
-                _dims(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
+                shape_text(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
             )
             + f" (batch {trace.batch})",
-            "output": trace.output_text(_dims),
+            "output": trace.output_text(),
             "minimum": minimum,
             "built_with": ", ".join(f"`{k}={v!r}`" for k, v in kwargs.items()),
             "torchinfo_note": note,
@@ -232,7 +201,7 @@ def render_page(
         diagrams = structure_section(trace, diagram_depth)
     context = page_context(trace, depth=depth, diagrams=diagrams, title=title)
     context.update(extra or {})
-    text = _environment(template_dirs).get_template(template).render(**context)
+    text = environment(template_dirs).get_template(template).render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 

@@ -1,33 +1,30 @@
-"""One call per CLI command: trace, then render in the asked format."""
+"""One call per CLI command: trace a request, then render it in the asked format."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from archdoc.errors import ArchdocError
+from archdoc.format import shape_text
 from archdoc.page import render_json, render_page
 from archdoc.registry import get_entry, list_models
-from archdoc.shapes import format_shape
-from archdoc.tracing import Trace, _building_on, trace
+from archdoc.request import ModelRequest, RenderOptions
+from archdoc.shapes import as_input_specs
+from archdoc.tracing import Trace
+from archdoc.tracing.build import parameter_count
 
-__all__ = ["render", "render_trace", "zoo_rows"]
+__all__ = ["render", "render_request", "render_trace", "zoo_rows"]
 
 
-def render_trace(result: Trace, fmt: str = "markdown", depth: int = 0, table_depth: int = 2) -> str:
-    """Render an existing trace in one of the CLI's formats.
-
-    Args:
-        result: The trace.
-        fmt: ``markdown``, ``table``, ``shapes``, ``json`` or ``mermaid``.
-        depth: Levels of blocks expanded in diagrams.
-        table_depth: Depth of the summary table.
-    """
+def render_trace(result: Trace, options: RenderOptions = RenderOptions()) -> str:
+    """Render an existing trace in one of the CLI's formats (see :data:`archdoc.request.FORMATS`)."""
+    fmt = options.fmt
     if fmt == "markdown":
-        return render_page(result, depth=table_depth, diagram_depth=depth)
+        return render_page(result, depth=options.table_depth, diagram_depth=options.depth)
     if fmt == "table":
         from archdoc.table import render_table
 
-        return render_table(result, depth=table_depth)
+        return render_table(result, depth=options.table_depth)
     if fmt == "shapes":
         from archdoc.arithmetic import render_arithmetic
 
@@ -37,8 +34,16 @@ def render_trace(result: Trace, fmt: str = "markdown", depth: int = 0, table_dep
     if fmt == "mermaid":
         from archdoc.mermaid import render_mermaid
 
-        return render_mermaid(result, depth=depth)
+        return render_mermaid(result, depth=options.depth)
     raise ArchdocError(f"unknown format {fmt!r}")
+
+
+def render_request(request: ModelRequest, options: RenderOptions = RenderOptions()) -> str:
+    """Trace ``request`` once and render it: what ``archdoc render`` prints.
+
+    The input-size search runs only for formats that show its result.
+    """
+    return render_trace(request.trace(input_range=options.needs_input_range), options)
 
 
 def render(
@@ -52,13 +57,10 @@ def render(
     table_depth: int = 2,
     **kwargs: Any,
 ) -> str:
-    """Trace ``model`` once and render it: what ``archdoc render`` prints.
-
-    ``model``, ``inputs``, ``batch``, ``device`` and ``kwargs`` go to
-    :func:`archdoc.trace`; ``fmt``, ``depth`` and ``table_depth`` to :func:`render_trace`.
-    """
-    result = trace(model, inputs, batch=batch, device=device, **kwargs)
-    return render_trace(result, fmt=fmt, depth=depth, table_depth=table_depth)
+    """:func:`render_request` with the request's parts as arguments (``kwargs`` are builder arguments)."""
+    specs = as_input_specs(inputs) if inputs is not None else ()
+    request = ModelRequest.from_options(model, specs, settings=kwargs.items(), batch=batch, device=device)
+    return render_request(request, RenderOptions(fmt, depth, table_depth))
 
 
 def zoo_rows(pattern: str | None = None) -> list[tuple[str, str, str, str]]:
@@ -69,8 +71,5 @@ def zoo_rows(pattern: str | None = None) -> list[tuple[str, str, str, str]]:
     rows = []
     for name in list_models(pattern):
         entry = get_entry(name)
-        with _building_on("meta"):
-            model = entry.build()
-        params = sum(p.numel() for p in model.parameters())
-        rows.append((name, entry.family, f"{params:,}", format_shape(entry.default_input, "x")))
+        rows.append((name, entry.family, f"{parameter_count(name):,}", shape_text(entry.default_input, "x")))
     return rows

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from archdoc.errors import InputSpecError
 
-__all__ = ["InputSpec", "parse_input", "as_input_specs", "format_shape"]
+__all__ = ["InputSpec", "parse_input", "as_input_specs"]
 
 DTYPES = (
     "float32",
@@ -119,8 +119,3 @@ def as_input_specs(value: object) -> tuple[InputSpec, ...]:
         if items:
             return tuple(spec for item in items for spec in as_input_specs(item))
     raise InputSpecError(repr(value), "expected sizes like (3, 224, 224) or '3x224x224'")
-
-
-def format_shape(shape: Sequence[int], sep: str = " × ") -> str:
-    """``(64, 58, 58)`` → ``"64 × 58 × 58"``."""
-    return sep.join(str(d) for d in shape)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from archdoc.format import scale
 from archdoc.shapes import DTYPE_BYTES
-from archdoc.tracing import Layer, Trace
+from archdoc.tracing.record import Layer, Trace
 
-__all__ = ["render_table", "COLUMNS", "readable", "summary_totals"]
+__all__ = ["render_table", "COLUMNS", "summary_totals", "own_params"]
 
 COLUMNS = {
     "input_size": "Input Shape",
@@ -26,15 +27,6 @@ COLUMNS = {
 DEFAULT_COLUMNS = ("input_size", "output_size", "kernel_size", "num_params")
 _COL_WIDTH = 25
 _NAME_WIDTH = 40
-
-
-def readable(count: int) -> tuple[str, float]:
-    """Unit letter and scaled value, as torchinfo chooses them: T, G, else M."""
-    if count >= 1e12:
-        return "T", count / 1e12
-    if count >= 1e9:
-        return "G", count / 1e9
-    return "M", count / 1e6
 
 
 def _number(value: float) -> str:
@@ -52,17 +44,25 @@ def _kernel(layer: Layer) -> str:
     return str(list(k)) if isinstance(k, tuple) else str(k)
 
 
-def _leftover(layer: Layer, children: dict[int, list[Layer]]) -> int:
-    """Parameters a container holds itself, outside its children (torchinfo's rule)."""
-    inner = 0
-    for child in children.get(layer.index, []):
-        if child.repeat_of is not None:
-            continue
-        inner += child.params if child.is_leaf else _leftover(child, children)
-    return layer.params - inner
+def own_params(layers: Sequence[Layer]) -> list[int]:
+    """Per call, the parameters torchinfo shows on its row when it is not at the deepest level.
+
+    A leaf shows all its parameters; a container only those it holds outside its
+    children (calls of an already called module count nothing). One pass from
+    the last call back, so the cost grows with the number of calls, not the nesting.
+    """
+    own = [0] * len(layers)
+    inside = [0] * len(layers)  # what the calls below each call account for
+    for layer in reversed(layers):
+        i = layer.index
+        own[i] = layer.params if layer.is_leaf else layer.params - inside[i]
+        counted = inside[i] + (own[i] if layer.repeat_of is None else 0)
+        if layer.parent is not None:
+            inside[layer.parent] += counted
+    return own
 
 
-def _params_cell(layer: Layer, at_max_depth: bool, children: dict[int, list[Layer]]) -> str:
+def _params_cell(layer: Layer, at_max_depth: bool, own: int) -> str:
     if layer.params == 0:
         return "--"
     if layer.repeat_of is not None:
@@ -71,8 +71,7 @@ def _params_cell(layer: Layer, at_max_depth: bool, children: dict[int, list[Laye
         text = f"{layer.params:,}"
         text = text if layer.trainable_params else f"({text})"
         return f"{text} (shared)" if layer.shared_params and layer.is_leaf else text
-    left = _leftover(layer, children)
-    return f"{left:,}" if left > 0 else "--"
+    return f"{own:,}" if own > 0 else "--"
 
 
 def _macs_cell(layer: Layer, at_max_depth: bool) -> str:
@@ -128,14 +127,7 @@ def render_table(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ValueError(f"unknown columns {unknown}; choose from {list(COLUMNS)}")
-    # torchinfo's "children" of a row are all its descendants.
-    children: dict[int, list[Layer]] = {}
-    for layer in trace.layers:
-        parent = layer.parent
-        while parent is not None:
-            children.setdefault(parent, []).append(layer)
-            parent = trace.layers[parent].parent
-
+    own = own_params(trace.layers)
     counters: dict[int, int] = {}
     names: list[str] = []
     for layer in trace.layers:
@@ -155,12 +147,12 @@ def render_table(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_
             "input_size": _shape(layer.input_shape),
             "output_size": _shape(layer.output_shape),
             "kernel_size": _kernel(layer),
-            "num_params": _params_cell(layer, at_max, children),
+            "num_params": _params_cell(layer, at_max, own[layer.index]),
             "mult_adds": _macs_cell(layer, at_max),
         }
         out.append(_row(_prefix(layer.depth) + name, [cells[c] for c in columns], name_width))
 
-    unit, value = readable(trace.mult_adds)
+    unit, value = scale(trace.mult_adds, smallest="M")  # torchinfo's units: M, G, T
     sizes = summary_totals(trace)
     out += [
         divider,

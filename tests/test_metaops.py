@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from archdoc.metaops import meta_shortcut
+from archdoc.tracing.metaops import meta_shortcut
 
 aten = torch.ops.aten
 

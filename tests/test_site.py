@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from archdoc.errors import ArchdocError
-from archdoc.site import OverviewRow, parse_models, scatter_svg, weight_depth
+from archdoc.request import parse_site_entries
+from archdoc.site.chart import ChartPoint, scatter_svg
+from archdoc.site.overview import weight_depth
 from conftest import cached_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +71,7 @@ def test_every_configured_model_has_a_page(site):
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     text = text.replace("!!python/name:", "")
     entries = next(p["archdoc"] for p in yaml.safe_load(text)["plugins"] if isinstance(p, dict) and "archdoc" in p)["models"]
-    for entry in parse_models(entries):
+    for entry in parse_site_entries(entries):
         assert (site / "models" / entry.slug / "index.html").exists(), entry.slug
     # Every zoo model at its default input, and the three seed configurations.
     import archdoc
@@ -246,11 +248,11 @@ def test_users_models_by_import_path(tmp_path):
 
 def test_two_entries_writing_one_page_are_refused():
     with pytest.raises(ArchdocError, match=r"models\[1\] \(resnet18\): its page resnet18.md is already made by models\[0\]"):
-        parse_models(["resnet18", {"name": "resnet18", "title": "Same configuration"}])
+        parse_site_entries(["resnet18", {"name": "resnet18", "title": "Same configuration"}])
 
 
 def test_slugs_name_the_configuration():
-    entries = parse_models(["resnet18", {"name": "resnet18", "input": "1x116x116", "classes": 2}, {"name": "pkg.mod:Net", "input": ["3x8x8", "10"]}])
+    entries = parse_site_entries(["resnet18", {"name": "resnet18", "input": "1x116x116", "classes": 2}, {"name": "pkg.mod:Net", "input": ["3x8x8", "10"]}])
     assert [e.slug for e in entries] == ["resnet18", "resnet18-1x116x116-2-classes", "pkg-mod-net-3x8x8-10"]
 
 
@@ -268,9 +270,9 @@ def test_weight_depth_matches_the_names(name, depth):
 
 def test_chart_is_valid_svg_and_deterministic():
     rows = [
-        OverviewRow("A", "a.md", "F", 2020, 1_000, 10_000, 1, "3×8×8", "–"),
-        OverviewRow("B & C", "b.md", "G", 2021, 2_000_000, 5_000_000_000, 2, "3×8×8", "–"),
-        OverviewRow("B & C twin", "c.md", "G", 2021, 2_000_001, 5_000_000_001, 2, "3×8×8", "–"),
+        ChartPoint("A", "F", 1_000, 10_000),
+        ChartPoint("B & C", "G", 2_000_000, 5_000_000_000),
+        ChartPoint("B & C twin", "G", 2_000_001, 5_000_000_001),
     ]
     svg = scatter_svg(rows)
     assert svg == scatter_svg(rows)
@@ -401,7 +403,7 @@ def test_a_diagram_beyond_mermaids_default_limits_renders(tmp_path):
 
 def test_site_limits_match_the_shipped_script():
     """The plugin draws diagrams up to the limits archdoc.js gives Mermaid on the site."""
-    from archdoc.plugin import MERMAID_LIMITS
+    from archdoc.site.plugin import MERMAID_LIMITS
 
     script = (ROOT / "archdoc" / "assets" / "archdoc.js").read_text(encoding="utf-8")
     assert f"maxEdges: {MERMAID_LIMITS[0]}, maxTextSize: {MERMAID_LIMITS[1]}" in script
@@ -412,7 +414,7 @@ def test_deep_diagrams_use_the_raised_limits():
 
     import archdoc
     from archdoc.mermaid import MAX_EDGES, MAX_TEXT, network_diagram
-    from archdoc.plugin import MERMAID_LIMITS
+    from archdoc.site.plugin import MERMAID_LIMITS
 
     class Residual(nn.Module):
         def __init__(self) -> None:
@@ -443,7 +445,7 @@ def test_deep_diagrams_use_the_raised_limits():
 )
 def test_malformed_entries_are_named(entry, message):
     with pytest.raises(ArchdocError) as info:
-        parse_models([entry])
+        parse_site_entries([entry])
     assert str(info.value).startswith(message)
 
 
@@ -477,7 +479,7 @@ def test_own_pages_in_the_models_folder_stay_in_the_nav(tmp_path):
 
 
 def test_models_section_placeholder_may_be_nested():
-    from archdoc.plugin import _fill
+    from archdoc.site.plugin import _fill
 
     nav = [{"Home": "index.md"}, {"Reference": [{"API": "api.md"}, {"Models": []}]}]
     assert _fill(nav, "Models", [{"Overview": "models/index.md"}])

@@ -31,13 +31,14 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
 from archdoc.errors import ArchdocError
-from archdoc.site import SiteModel, family_title, overview_row, parse_models, render_overview
+from archdoc.request import SiteEntry, parse_site_entries
+from archdoc.site.overview import family_title, overview_row, render_overview
 
 __all__ = ["ArchdocPlugin", "ArchdocPluginConfig"]
 
 log = logging.getLogger("mkdocs.plugins.archdoc")
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 # Served from the site itself, so no page asks a CDN for anything.
 SCRIPTS = ("mermaid.min.js", "archdoc.js")
 STYLES = ("archdoc.css",)
@@ -71,9 +72,9 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     supports_multiple_instances = False
 
     def __init__(self) -> None:
-        self.entries: list[SiteModel] = []
+        self.entries: list[SiteEntry] = []
         self.traces: dict[str, Any] = {}
-        self.pages: dict[str, SiteModel] = {}
+        self.pages: dict[str, SiteEntry] = {}
         self._link_root: Path | None = None
 
     # ------------------------------------------------------------------ config
@@ -82,7 +83,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     @event_priority(100)
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         try:
-            self.entries = parse_models(self.config.models)
+            self.entries = parse_site_entries(self.config.models)
         except ArchdocError as exc:
             raise PluginError(f"archdoc: {exc}") from None
         self.directory = self.config.directory.strip("/") or "models"
@@ -172,18 +173,18 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         config.nav = _with_section(config.nav, files, self.config.section, section, set(self.pages) | {f"{self.directory}/index.md"})
         return files
 
-    def _trace(self, entry: SiteModel) -> Any:
-        config = entry.config
-        if config.label not in self.traces:
+    def _trace(self, entry: SiteEntry) -> Any:
+        request = entry.request
+        if request.label not in self.traces:
             try:
-                self.traces[config.label] = config.trace()
+                self.traces[request.label] = request.trace()
             except ArchdocError as exc:
                 raise PluginError(f"archdoc: {entry.label}: {exc}") from None
             except Exception as exc:  # the model's own code failed
                 raise PluginError(f"archdoc: {entry.label}: {type(exc).__name__}: {exc}") from None
-        return self.traces[config.label]
+        return self.traces[request.label]
 
-    def _page(self, entry: SiteModel, result: Any, title: str, template_dirs: list[str]) -> str:
+    def _page(self, entry: SiteEntry, result: Any, title: str, template_dirs: list[str]) -> str:
         from archdoc.page import render_page
 
         from archdoc.mermaid import MAX_EDGES, MAX_TEXT, structure_section
@@ -205,7 +206,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         except Exception as exc:  # a project's own template
             raise PluginError(f"archdoc: {entry.label}: page template: {type(exc).__name__}: {exc}") from None
 
-    def _builder_doc(self, entry: SiteModel) -> str:
+    def _builder_doc(self, entry: SiteEntry) -> str:
         """The builder's docstring: a mkdocstrings block when that plugin runs, else its text."""
         import inspect
 

@@ -1,0 +1,137 @@
+"""Trace a model once on the meta device into one immutable :class:`Trace`.
+
+The trace is the single source of truth: tables, arithmetic, diagrams and pages
+are pure functions of it. :func:`trace` reads in call order:
+
+1. read the input sizes and check the device;
+2. build the model on the device, or copy a user's instance there (:mod:`.build`);
+3. hook every module and run once, recording calls and mult-adds (:mod:`.recorder`);
+4. on failure, explain it (:mod:`.diagnose`);
+5. collect layers and parameter counts (:mod:`.collect`), the dataflow graph
+   (:mod:`.dataflow`) and the range of input sizes (:mod:`.input_range`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from archdoc.errors import InputError
+from archdoc.shapes import as_input_specs
+from archdoc.tracing.build import check_device, resolve
+from archdoc.tracing.collect import collect_layers, owners
+from archdoc.tracing.dataflow import dataflow
+from archdoc.tracing.diagnose import diagnose
+from archdoc.tracing.input_range import SizeProbe, spatial_input
+from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
+from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
+
+__all__ = ["trace", "Trace", "Layer", "FlowNode", "LayerKind", "Shape"]
+
+# Layers that give a network a minimum input size; a transformer on (sequence,
+# features) inputs has none, and its "channels" are not held fixed.
+_WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPOOL, LayerKind.AVGPOOL})
+
+
+def trace(
+    model_or_name: nn.Module | str,
+    input_size: Any = None,
+    *,
+    batch: int = 1,
+    device: str = "meta",
+    input_range: bool = True,
+    **builder_kwargs: Any,
+) -> Trace:
+    """Trace a model once and return the immutable record every renderer reads.
+
+    Args:
+        model_or_name: A registry name such as ``"resnet18"``, an import path
+            ``"package.module:attribute"`` naming a module class, a factory or a
+            module (see :mod:`archdoc.loading`), or an ``nn.Module``. A module is
+            copied to ``device`` first and never changed.
+        input_size: Input size without batch: ``(3, 224, 224)``, ``"3x224x224"``,
+            or a list of those for several inputs. ``None`` uses the model's default.
+            For registry models, the first size sets ``in_channels``.
+        batch: Batch size.
+        device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
+        input_range: Search the smallest (and largest) square input the model runs on,
+            a few more passes on meta; off, :attr:`Trace.minimum_input` stays ``None``.
+        **builder_kwargs: Builder arguments for registry and import-path models, e.g. ``num_classes=2``.
+
+    Returns:
+        The :class:`Trace`.
+
+    Raises:
+        UnknownModelError: The name is not registered.
+        ModelImportError: An import path cannot be imported or names no attribute.
+        NotAModelError: An import path names something that builds no ``nn.Module``.
+        ModelArgumentError: The builder rejects a keyword.
+        InputSpecError: The input size cannot be read.
+        InputError: The model cannot take the input (too small, wrong channels, ...).
+        TraceError: The model failed for another reason, e.g. it reads tensor values on meta.
+    """
+    if batch < 1:
+        raise InputError(f"batch must be at least 1, got {batch}")
+    inputs = None if input_size is None else as_input_specs(input_size)
+    check_device(device)
+    resolved = resolve(model_or_name, inputs, builder_kwargs, device)
+    model, entry, name, inputs = resolved.module, resolved.entry, resolved.name, resolved.inputs
+    model.eval()
+
+    recorder = Recorder(model)
+    recorder.attach()
+    try:
+        given = make_inputs(inputs, batch, device)
+        with torch.no_grad(), recorder:
+            output = model(*given)
+    except Exception as exc:
+        failing = recorder.stack[-1] if recorder.stack else None
+        recorder.detach()
+        raise diagnose(exc, model, name, inputs, failing, device, recorder.failed_op) from exc
+    finally:
+        recorder.detach()
+
+    layers = collect_layers(model, recorder.calls)
+    flow, flow_error = dataflow(model, given, recorder.calls)
+    smallest = largest = None
+    if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
+        spec = inputs[0]
+        probe = SizeProbe(model, spec, device)
+        traced = max(spec.shape[1:])
+        found = probe.minimum(traced)
+        if found is not None:
+            smallest = (found,) * (len(spec.shape) - 1)
+            top = probe.maximum(traced)
+            largest = None if top is None else (top,) * (len(spec.shape) - 1)
+
+    params = list(model.parameters())
+    holders = owners(model)
+    return Trace(
+        model=name,
+        display_name=resolved.display_name,
+        model_type=type(model).__name__,
+        family=entry.family if entry else None,
+        card=entry.card if entry else None,
+        deviations=entry.all_deviations if entry else (),
+        builder_kwargs=tuple(sorted(resolved.kwargs.items())),
+        inputs=inputs,
+        batch=batch,
+        device=str(torch.device(device)),
+        layers=layers,
+        output_shapes=tuple(tuple(t.shape) for t in tensors(output)),
+        output_names=tuple(output_names(output)),
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        shared_params=sum(p.numel() for p in params if len(holders.get(id(p), ())) > 1),
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        buffer_params=sum(b.numel() for b in model.buffers()),
+        mult_adds=layers[0].mult_adds if layers else 0,
+        dataflow=flow,
+        dataflow_error=flow_error,
+        minimum_input=smallest,
+        maximum_input=largest,
+        family_title=entry.family_title if entry else None,
+        documented_min_size=entry.documented_min_size if entry else None,
+    )

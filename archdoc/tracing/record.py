@@ -1,0 +1,214 @@
+"""The trace record: one immutable description of a model at an input.
+
+Every renderer reads a :class:`Trace` and nothing else. The record holds plain
+Python values (names, shapes, counts), no tensors or modules, so it can be kept,
+compared and rendered without torch doing any more work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from archdoc.format import shape_text
+from archdoc.registry import PaperCard
+from archdoc.shapes import InputSpec
+
+__all__ = ["Trace", "Layer", "FlowNode", "LayerKind", "Shape"]
+
+Shape = tuple[int, ...]
+
+
+class LayerKind:
+    """What a layer does, as far as the renderers care. Decided from torch's base classes."""
+
+    CONV = "conv"
+    CONV_TRANSPOSE = "conv_transpose"
+    MAXPOOL = "maxpool"
+    AVGPOOL = "avgpool"
+    ADAPTIVE_MAXPOOL = "adaptive_maxpool"
+    ADAPTIVE_AVGPOOL = "adaptive_avgpool"
+    FLATTEN = "flatten"
+    LINEAR = "linear"
+    NORM = "norm"
+    ACTIVATION = "activation"
+    DROPOUT = "dropout"
+    EMBEDDING = "embedding"
+    RECURRENT = "recurrent"
+    CONTAINER = "container"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call of one module, in execution order.
+
+    Attributes:
+        index: Position in :attr:`Trace.layers`.
+        name: Qualified module name (``"layer1.0.conv1"``); ``""`` for the model itself.
+        type: The module's class name.
+        kind: A :class:`LayerKind` value.
+        depth: Nesting depth of the call; the model is 0.
+        parent: Index of the enclosing call, ``None`` for the model.
+        is_leaf: Whether the module has no child modules.
+        repeat_of: For a module called again, the index of its first call.
+        input_shapes: Shapes of the tensors it received, batch included.
+        output_shapes: Shapes of the tensors it returned, batch included.
+        output_dtypes: Dtype names of the returned tensors.
+        params: Parameters held by the module and its children (each tensor once).
+        trainable_params: Those of them that require grad.
+        shared_params: Parameters of this module that some other module holds too.
+        param_bytes: Bytes of :attr:`params`.
+        mult_adds: Multiply-accumulates of every op run during this call.
+        attrs: Hyper-parameters read off the module, e.g. ``(("kernel_size", (7, 7)), ...)``.
+    """
+
+    index: int
+    name: str
+    type: str
+    kind: str
+    depth: int
+    parent: int | None
+    is_leaf: bool
+    repeat_of: int | None
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...]
+    output_dtypes: tuple[str, ...]
+    params: int
+    trainable_params: int
+    shared_params: int
+    param_bytes: int
+    mult_adds: int
+    attrs: tuple[tuple[str, Any], ...] = ()
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        """A recorded hyper-parameter, or ``default``."""
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+    @property
+    def output_shape(self) -> Shape:
+        """The first output's shape (what tables show)."""
+        return self.output_shapes[0] if self.output_shapes else ()
+
+    @property
+    def input_shape(self) -> Shape:
+        """The first input's shape (what tables show)."""
+        return self.input_shapes[0] if self.input_shapes else ()
+
+    @property
+    def label(self) -> str:
+        """The qualified name, or the type for the model itself."""
+        return self.name or self.type
+
+
+@dataclass(frozen=True)
+class FlowNode:
+    """One node of the torch.fx dataflow graph.
+
+    Attributes:
+        name: The fx node name (unique, stable).
+        op: ``placeholder``, ``call_module``, ``call_function``, ``call_method``, ``get_attr`` or ``output``.
+        target: Qualified module name, function or method name.
+        inputs: Names of the nodes it consumes, in argument order.
+        scope: Qualified name of the module whose forward runs it (the module itself
+            for ``call_module``); ``""`` for the model's own forward.
+        shape: Shape of its (first) tensor output, batch included, if it has one.
+        kind: For ``call_module``, the module's :class:`LayerKind`; else ``""``.
+    """
+
+    name: str
+    op: str
+    target: str
+    inputs: tuple[str, ...]
+    scope: str = ""
+    shape: Shape | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything archdoc knows about one model at one input size.
+
+    Attributes:
+        model: The registry name or import path of the model.
+        display_name: A human title, e.g. ``"ResNet-18"``.
+        model_type: The model's class name.
+        family: The zoo family key, ``None`` for users' models.
+        family_title: The family's name as readers know it (``"Wide ResNet"``), ``None`` for users' models.
+        card: The paper card, ``None`` for users' models.
+        deviations: Deviations from the paper, card's first.
+        builder_kwargs: Keyword arguments the model was built with, sorted.
+        inputs: The inputs, without batch.
+        batch: The batch size.
+        device: The device the model ran on (``"meta"`` unless asked otherwise).
+        layers: Every module call, in execution order; ``layers[0]`` is the model.
+        output_shapes: Shapes of the model's outputs, batch included.
+        output_names: For outputs in a dict, each tensor's key (``"logits"``); ``""`` otherwise.
+        total_params: Parameters, each shared tensor counted once.
+        trainable_params: Those that require grad.
+        shared_params: Parameters held by more than one module (counted once in the total).
+        param_bytes: Bytes of all parameters.
+        buffer_params: Elements in buffers (BatchNorm running statistics, ...).
+        mult_adds: Multiply-accumulates of the whole forward pass.
+        dataflow: The fx graph, or ``None`` if the model does not trace symbolically.
+        dataflow_error: Why fx failed, when it did.
+        minimum_input: Smallest spatial size the model accepts (all spatial dims equal), if known.
+        maximum_input: Largest such size, when one exists below twice the traced size
+            (a Flatten feeding a fixed-width Linear accepts only a narrow range).
+        documented_min_size: The minimum input side the reference implementation documents
+            (torchvision's ``min_size``), for zoo models that record it.
+    """
+
+    model: str
+    display_name: str
+    model_type: str
+    family: str | None
+    card: PaperCard | None
+    deviations: tuple[str, ...]
+    builder_kwargs: tuple[tuple[str, Any], ...]
+    inputs: tuple[InputSpec, ...]
+    batch: int
+    device: str
+    layers: tuple[Layer, ...]
+    output_shapes: tuple[Shape, ...]
+    total_params: int
+    trainable_params: int
+    shared_params: int
+    param_bytes: int
+    buffer_params: int
+    mult_adds: int
+    dataflow: tuple[FlowNode, ...] | None
+    dataflow_error: str | None
+    minimum_input: Shape | None = field(default=None)
+    maximum_input: Shape | None = field(default=None)
+    output_names: tuple[str, ...] = field(default=())
+    family_title: str | None = field(default=None)
+    documented_min_size: int | None = field(default=None)
+
+    @property
+    def input_shapes(self) -> tuple[Shape, ...]:
+        """Input shapes with the batch dimension."""
+        return tuple((self.batch, *spec.shape) for spec in self.inputs)
+
+    def output_text(self, dims: Callable[[Shape], str] = shape_text) -> str:
+        """The outputs without batch, ``dims`` formatting each shape: ``logits 5; score 1`` for a dict."""
+        names = self.output_names or ("",) * len(self.output_shapes)
+        return "; ".join(
+            (f"{name} " if name else "") + (dims(shape[1:]) or "scalar") for name, shape in zip(names, self.output_shapes)
+        )
+
+    @property
+    def output_shape(self) -> Shape:
+        """The first output's shape."""
+        return self.output_shapes[0] if self.output_shapes else ()
+
+    def children(self, index: int) -> tuple[Layer, ...]:
+        """The direct children of the call at ``index``."""
+        return tuple(layer for layer in self.layers if layer.parent == index)
+
+    def input_text(self) -> str:
+        """The inputs as given on the command line, e.g. ``1x116x116``."""
+        return " ".join(str(spec) for spec in self.inputs)

@@ -1,0 +1,190 @@
+"""Record one forward pass: every module call with its shapes, and the mult-adds of every op.
+
+Module hooks open and close a :class:`Call` per module call; a dispatch mode
+sees every aten op below autograd and adds its multiply-accumulates
+(``torch.utils.flop_counter``'s formulas, two FLOPs per multiply-accumulate) to
+every call open at the time. Composite ops that may hide a matrix product are
+decomposed first, as ``FlopCounterMode`` does, so nothing counted is missed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_map_only
+from torch.utils.flop_counter import flop_registry
+
+from archdoc.shapes import InputSpec
+from archdoc.tracing.metaops import meta_shortcut
+from archdoc.tracing.record import Shape
+
+__all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_name"]
+
+
+@dataclass
+class Call:
+    """One module call while it is recorded (mutable; :mod:`archdoc.tracing.collect` freezes it).
+
+    Attributes:
+        output: For a leaf module, its output with every tensor as a meta tensor of the
+            same shape and dtype, so the dataflow pass can reuse it instead of running
+            the module again; ``None`` otherwise.
+    """
+
+    index: int
+    module: nn.Module
+    depth: int
+    parent: int | None
+    repeat_of: int | None
+    input_shapes: tuple[Shape, ...]
+    output_shapes: tuple[Shape, ...] = ()
+    output_dtypes: tuple[str, ...] = ()
+    flops: int = 0
+    output: Any = None
+
+
+def tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """The tensors in a nest of tuples, lists and dicts, in order."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from tensors(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from tensors(value)
+
+
+def output_names(obj: Any, prefix: str = "") -> Iterator[str]:
+    """Names of the tensors :func:`tensors` yields: dict keys (``logits``, ``aux.score``), else ``""``."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from output_names(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from output_names(value, prefix)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float32`` → ``"float32"``."""
+    return str(dtype).removeprefix("torch.")
+
+
+def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor if tensor.is_meta else torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
+
+
+# Ops worth decomposing to find matmuls or convolutions inside. Decomposing every
+# uncounted op (normalisation, pointwise) would import torch._refs for nothing.
+_MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bilinear|lstm|gru|rnn")
+
+
+class Recorder(TorchDispatchMode):
+    """Hooks every module of ``model`` and counts dispatcher-level FLOPs per open call.
+
+    Use :meth:`attach` before the forward pass and :meth:`detach` after it (in
+    ``finally``); enter the recorder as a context manager around the pass.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.calls: list[Call] = []
+        self.stack: list[Call] = []
+        self.first_call: dict[int, int] = {}
+        self.handles: list[Any] = []
+        self.failed_op: str | None = None  # the first aten op that raised, e.g. "aten._local_scalar_dense"
+        self._decompose: dict[Any, bool] = {}
+        self._leaves: set[int] = set()
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Nothing here runs under torch.compile; wrapping the dispatch in
+        # dynamo's "disable" would import torch._dynamo (over a second) for nothing.
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        decompose = self._decompose.get(packet)
+        if decompose is None:
+            decompose = packet not in flop_registry and bool(_MAY_HIDE_MATMUL.search(packet.__name__))
+            self._decompose[packet] = decompose
+        if decompose:
+            # Like FlopCounterMode: look inside composite ops that may contain counted ones.
+            decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
+        out = meta_shortcut(func, args) if not kwargs else None
+        if out is None:
+            try:
+                out = func(*args, **kwargs)
+            except Exception:
+                self.failed_op = self.failed_op or str(packet)
+                raise
+        if self.stack and packet in flop_registry:
+            flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
+            for call in self.stack:
+                call.flops += flops
+        return out
+
+    def attach(self) -> None:
+        """Hook every module (leaves are noted once, to keep their outputs)."""
+        for module in self.model.modules():
+            if next(iter(module.children()), None) is None:
+                self._leaves.add(id(module))
+            self.handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
+            self.handles.append(module.register_forward_hook(self._post, with_kwargs=True))
+
+    def detach(self) -> None:
+        """Remove every hook (safe to call twice)."""
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+
+    def _pre(self, module: nn.Module, args: Any, kwargs: Any) -> None:
+        index = len(self.calls)
+        call = Call(
+            index=index,
+            module=module,
+            depth=len(self.stack),
+            parent=self.stack[-1].index if self.stack else None,
+            repeat_of=self.first_call.get(id(module)),
+            input_shapes=tuple(tuple(t.shape) for t in tensors((args, kwargs))),
+        )
+        self.first_call.setdefault(id(module), index)
+        self.calls.append(call)
+        self.stack.append(call)
+
+    def _post(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
+        call = self.stack.pop()
+        outs = list(tensors(output))
+        call.output_shapes = tuple(tuple(t.shape) for t in outs)
+        call.output_dtypes = tuple(dtype_name(t.dtype) for t in outs)
+        if id(module) in self._leaves:
+            try:
+                call.output = tree_map_only(torch.Tensor, _on_meta, output)
+            except Exception:  # an output type pytree cannot walk: the dataflow pass runs the module
+                call.output = None
+
+
+def make_inputs(inputs: tuple[InputSpec, ...], batch: int, device: str) -> list[torch.Tensor]:
+    """Input tensors: zeros on meta (and for integer inputs), seeded normal values elsewhere."""
+    made = []
+    for spec in inputs:
+        dtype = getattr(torch, spec.dtype)
+        shape = (batch, *spec.shape)
+        if device == "meta" or not spec.is_float:
+            made.append(torch.zeros(shape, dtype=dtype, device=device))
+        else:
+            gen = torch.Generator(device="cpu").manual_seed(0)
+            made.append(torch.randn(shape, dtype=dtype, generator=gen).to(device))
+    return made

@@ -1,0 +1,106 @@
+"""The overview page: every configured model in one table, with a chart of parameters against mult-adds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from archdoc.format import scaled
+from archdoc.jinja import environment
+from archdoc.site.chart import ChartPoint, scatter_svg
+from archdoc.tracing.record import LayerKind, Trace
+
+__all__ = ["OverviewRow", "overview_row", "render_overview", "weight_depth", "family_title"]
+
+
+def weight_depth(trace: Trace) -> int:
+    """Weight layers (convolutions and linear layers) on the longest path through the network.
+
+    This is the depth the papers put in the names: 18 for ResNet-18, 16 for
+    VGG-16, 22 for GoogLeNet. Parallel branches count once (a projection
+    shortcut beside two convolutions adds nothing). Without a dataflow graph
+    the weight layers are counted in execution order.
+    """
+    weighted = {LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.LINEAR}
+    if trace.dataflow is None:
+        return sum(1 for layer in trace.layers if layer.is_leaf and layer.kind in weighted and layer.repeat_of is None)
+    depth: dict[str, int] = {}
+    for node in trace.dataflow:  # fx nodes are in topological order
+        here = max((depth.get(name, 0) for name in node.inputs), default=0)
+        depth[node.name] = here + (1 if node.op == "call_module" and node.kind in weighted else 0)
+    return max(depth.values(), default=0)
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One model on the overview page."""
+
+    title: str
+    link: str
+    family: str
+    year: int | None
+    params: int
+    mult_adds: int
+    depth: int
+    input: str
+    minimum: str
+
+
+def overview_row(trace: Trace, title: str, link: str) -> OverviewRow:
+    """Summarise one trace for the overview page."""
+    return OverviewRow(
+        title=title,
+        link=link,
+        family=_family_title(trace),
+        year=trace.card.year if trace.card else None,
+        params=trace.total_params,
+        mult_adds=trace.mult_adds,
+        depth=weight_depth(trace),
+        input=" + ".join("×".join(map(str, spec.shape)) for spec in trace.inputs),
+        minimum=_size_range(trace),
+    )
+
+
+def _size_range(trace: Trace) -> str:
+    """``32×32 and up``, or ``195×195 to 226×226`` when a fixed-width classifier also caps the size."""
+    if not trace.minimum_input:
+        return "–"
+    text = "×".join(map(str, trace.minimum_input))
+    if trace.maximum_input:
+        return text + " to " + "×".join(map(str, trace.maximum_input))
+    return text + " and up"
+
+
+def _family_title(trace: Trace) -> str:
+    """The zoo family's name (``Wide ResNet``); else the display name up to the first dash or space."""
+    if trace.family_title:
+        return trace.family_title
+    return re.split(r"[-\s(]", trace.display_name, maxsplit=1)[0] or trace.display_name
+
+
+def family_title(trace: Trace) -> str:
+    """The navigation group of a model page (its family's name)."""
+    return _family_title(trace) if trace.family else "Your models"
+
+
+def render_overview(rows: Sequence[OverviewRow], template_dirs: Sequence[str | Path] = ()) -> str:
+    """The overview page: a comparison table and a chart of parameters against mult-adds."""
+    table = [
+        {
+            "title": row.title,
+            "link": row.link,
+            "year": row.year or "–",
+            "params": f"{row.params:,}",
+            "params_short": scaled(row.params),
+            "mult_adds": scaled(row.mult_adds),
+            "depth": row.depth,
+            "input": row.input,
+            "minimum": row.minimum,
+        }
+        for row in rows
+    ]
+    chart = scatter_svg([ChartPoint(r.title, r.family, r.params, r.mult_adds) for r in rows])
+    text = environment(template_dirs).get_template("overview.md.j2").render(rows=table, chart=chart)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

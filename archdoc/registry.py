@@ -11,6 +11,7 @@ This module does not import torch, so listing names and reading cards is cheap.
 from __future__ import annotations
 
 import difflib
+import functools
 import fnmatch
 import importlib
 import inspect
@@ -128,10 +129,7 @@ class ModelEntry:
     @property
     def parameters(self) -> tuple[str, ...]:
         """The keyword arguments the builder accepts."""
-        sig = inspect.signature(self.builder)
-        return tuple(
-            p.name for p in sig.parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        )
+        return _keywords(self.builder)
 
     def build(self, **kwargs: Any) -> Any:
         """Call the builder, rejecting unknown keyword arguments with a clear error."""
@@ -144,6 +142,12 @@ class ModelEntry:
         except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BuildError(self.name, kwargs, reason) from exc
+
+
+@functools.lru_cache(maxsize=None)
+def _keywords(builder: Callable[..., Any]) -> tuple[str, ...]:
+    sig = inspect.signature(builder)
+    return tuple(p.name for p in sig.parameters.values() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 _REGISTRY: dict[str, ModelEntry] = {}

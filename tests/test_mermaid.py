@@ -14,7 +14,7 @@ import archdoc
 from archdoc.mermaid import MAX_EDGES, MAX_TEXT, block_diagrams, escape_label, network_diagram, render_mermaid
 from conftest import cached_trace
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEED_DIAGRAMS = Path(__file__).resolve().parent / "fixtures" / "seed_000_diagrams.mmd"
 SEED_CONFIGS = [
     ("resnet18", "1x116x116", 2),
     ("resnet50", "1x116x116", 2),
@@ -32,8 +32,8 @@ def labels(text: str) -> list[str]:
 
 def test_parser_rejects_the_seeds_broken_diagrams(mermaid):
     """The harness can fail: seed 000's whole-network diagrams use `::convNode` and never parsed."""
-    seed = (SEEDS / "000_5ce81eb5a6deaa6a.txt").read_text(encoding="utf-8")
-    blocks = re.findall(r"```mermaid\n(.*?)```", seed, re.S)
+    text = SEED_DIAGRAMS.read_text(encoding="utf-8")
+    blocks = [part.split("\n", 1)[1] for part in text.split("%%% diagram ")[1:]]
     results = [mermaid.parse(b)[0] for b in blocks]
     assert results == [True, True, True, True, False, False]
 

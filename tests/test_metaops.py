@@ -31,6 +31,21 @@ CASES = [
     (aten.cat.default, ([meta(2, 3, 4, 4), meta(2, 5, 4, 4)], 1)),
     (aten.cat.default, ([meta(2, 3), meta(4, 3)],)),
     (aten.native_batch_norm.default, (meta(2, 8, 4, 4), meta(8), meta(8), meta(8), meta(8), False, 0.1, 1e-5)),
+    (aten.convolution.default, (meta(2, 3, 116, 116), meta(64, 3, 7, 7), None, [2, 2], [3, 3], [1, 1], False, [0, 0], 1)),
+    (aten.convolution.default, (meta(1, 32, 15, 15), meta(32, 1, 3, 3), meta(32), [1, 1], [1, 1], [1, 1], False, [0, 0], 32)),
+    (aten.convolution.default, (meta(1, 8, 9, 9), meta(4, 8, 3, 3), None, [1], [2], [2], False, [0], 1)),  # dilated
+    (aten.convolution.default, (meta(1, 8, 7, 7), meta(8, 4, 4, 4), meta(4), [2, 2], [1, 1], [1, 1], True, [1, 1], 1)),
+    (aten.convolution.default, (meta(1, 4, 5, 6, 7), meta(6, 4, 3, 1, 3), None, [1, 2, 1], [1, 0, 0], [1, 1, 1], False, [0, 0, 0], 1)),
+    (aten.convolution.default, (meta(2, 6, 10), meta(6, 3, 5), None, [3], [0], [1], False, [0], 2)),  # 1-D, grouped
+    (aten.max_pool2d_with_indices.default, (meta(2, 3, 9, 9), [3, 3], [2, 2], [1, 1], [1, 1], True)),
+    (aten.max_pool2d_with_indices.default, (meta(2, 3, 8, 8), [3, 3], [2, 2], [0, 0], [1, 1], True)),  # ceil
+    (aten.max_pool2d_with_indices.default, (meta(2, 3, 9, 9), [3, 3])),  # stride defaults to the kernel
+    (aten.max_pool3d_with_indices.default, (meta(1, 2, 6, 6, 6), [2, 2, 2], [2, 2, 2])),
+    (aten.avg_pool2d.default, (meta(2, 3, 8, 8), [2, 2], [2, 2])),
+    (aten.avg_pool2d.default, (meta(2, 3, 7, 7), [3, 3], [2, 2], [1, 1], True, False)),
+    (aten.avg_pool3d.default, (meta(2, 1, 5, 9, 9), [5, 1, 1], [1, 1, 1], [0, 0, 0])),  # local response norm
+    (aten._adaptive_avg_pool2d.default, (meta(2, 3, 7, 7), [1, 1])),
+    (aten.adaptive_max_pool2d.default, (meta(2, 3, 7, 7), [2, 3])),
 ]
 
 
@@ -63,7 +78,73 @@ def test_shortcut_matches_the_meta_kernel(func, args):
         (aten.cat.default, ([meta(2, 3), meta(2, 3)], 2)),  # dim out of range
         (aten.native_batch_norm.default, (meta(2, 8, 4, dtype=torch.float16), meta(8), meta(8), meta(8), meta(8), False, 0.1, 1e-5)),
         (aten.add.Tensor, (meta(2, 3, 4, 4).to(memory_format=torch.channels_last), meta(2, 3, 4, 4))),  # strides matter
+        (aten.convolution.default, (meta(1, 3, 2, 2), meta(8, 3, 3, 3), None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)),  # empty
+        (aten.convolution.default, (meta(1, 4, 8, 8), meta(8, 3, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)),  # channels
+        (aten.convolution.default, (meta(3, 8, 8), meta(8, 3, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)),  # unbatched
+        (aten.convolution.default, (meta(1, 8, 7, 7), meta(8, 4, 3, 3), None, [2, 2], [1, 1], [1, 1], True, [2, 2], 1)),  # output padding ≥ stride
+        (aten.convolution.default, (meta(1, 4, 8, 8).to(memory_format=torch.channels_last), meta(8, 4, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)),
+        (aten.max_pool2d_with_indices.default, (meta(1, 3, 8, 8), [3, 3], [2, 2], [2, 2])),  # padding over half the kernel
+        (aten.max_pool2d_with_indices.default, (meta(1, 3, 2, 2), [3, 3], [2, 2])),  # empty
+        (aten.max_pool2d_with_indices.default, (meta(3, 8, 8), [3, 3], [2, 2])),  # unbatched
+        (aten.avg_pool2d.default, (meta(1, 3, 8, 8), [2, 2], [2, 2], [0, 0], False, True, 0)),  # divisor 0
+        (aten._adaptive_avg_pool2d.default, (meta(3, 7, 7), [1, 1])),  # unbatched
     ],
 )
 def test_shortcut_steps_aside_when_unsure(func, args):
     assert meta_shortcut(func, args) is None
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 4),
+    padding=st.integers(0, 4),
+    dilation=st.integers(1, 3),
+    groups=st.sampled_from([1, 2]),
+    transposed=st.booleans(),
+    extra=st.integers(0, 3),
+)
+def test_convolution_shortcut_agrees_with_the_kernel_or_steps_aside(size, kernel, stride, padding, dilation, groups, transposed, extra):
+    weight = meta(4, 2, kernel, kernel) if transposed else meta(6, 4 // groups, kernel, kernel)
+    args = (meta(1, 4, size, size), weight, None, [stride] * 2, [padding] * 2, [dilation] * 2, transposed, [extra] * 2, groups)
+    got = meta_shortcut(aten.convolution.default, args)
+    try:
+        expected = aten.convolution.default(*args)
+    except RuntimeError:
+        assert got is None  # the kernel's own error must surface
+        return
+    if got is not None:
+        assert (got.shape, got.dtype) == (expected.shape, expected.dtype)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 6),
+    stride=st.integers(1, 4),
+    padding=st.integers(0, 3),
+    dilation=st.integers(1, 2),
+    ceil=st.booleans(),
+    op=st.sampled_from(["max", "avg"]),
+)
+def test_pool_shortcut_agrees_with_the_kernel_or_steps_aside(size, kernel, stride, padding, dilation, ceil, op):
+    x = meta(1, 3, size, size)
+    if op == "max":
+        func, args = aten.max_pool2d_with_indices.default, (x, [kernel] * 2, [stride] * 2, [padding] * 2, [dilation] * 2, ceil)
+    else:
+        func, args = aten.avg_pool2d.default, (x, [kernel] * 2, [stride] * 2, [padding] * 2, ceil)
+    got = meta_shortcut(func, args)
+    try:
+        expected = func(*args)
+    except RuntimeError:
+        assert got is None
+        return
+    if got is not None:
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        got = got if isinstance(got, tuple) else (got,)
+        assert [(t.shape, t.dtype) for t in got] == [(t.shape, t.dtype) for t in expected]

@@ -24,7 +24,7 @@ from archdoc.tracing.build import check_device, resolve
 from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.dataflow import dataflow
 from archdoc.tracing.diagnose import diagnose
-from archdoc.tracing.input_range import SizeProbe, spatial_input
+from archdoc.tracing.input_range import SizeProbe, find_input_range, size_predictor, spatial_input
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 
@@ -93,21 +93,22 @@ def trace(
     finally:
         recorder.detach()
 
-    layers = collect_layers(model, recorder.calls)
+    holders = owners(model)
+    layers = collect_layers(model, recorder.calls, holders)
     flow, flow_error = dataflow(model, given, recorder.calls)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
-        spec = inputs[0]
-        probe = SizeProbe(model, spec, device)
+        spec, dims = inputs[0], len(inputs[0].shape) - 1
         traced = max(spec.shape[1:])
-        found = probe.minimum(traced)
-        if found is not None:
-            smallest = (found,) * (len(spec.shape) - 1)
-            top = probe.maximum(traced)
-            largest = None if top is None else (top,) * (len(spec.shape) - 1)
+        square = all(d == traced for d in spec.shape[1:])
+        ran = all(t.numel() > 0 for t in tensors(output))
+        probe = SizeProbe(model, spec, device, known={traced: ran} if square else None)
+        predict = size_predictor(flow, layers, dims) if flow is not None and square else None
+        low, high = find_input_range(probe, traced, predict)
+        smallest = None if low is None else (low,) * dims
+        largest = None if high is None else (high,) * dims
 
     params = list(model.parameters())
-    holders = owners(model)
     return Trace(
         model=name,
         display_name=resolved.display_name,

@@ -45,12 +45,11 @@ def _counts(module: nn.Module, name: str, holders: dict[int, list[str]]) -> tupl
     )
 
 
-def collect_layers(model: nn.Module, calls: list[Call]) -> tuple[Layer, ...]:
-    """One :class:`Layer` per recorded call, in call order."""
+def collect_layers(model: nn.Module, calls: list[Call], holders: dict[int, list[str]]) -> tuple[Layer, ...]:
+    """One :class:`Layer` per recorded call, in call order; ``holders`` is :func:`owners` of ``model``."""
     names: dict[int, str] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), name)
-    holders = owners(model)
     counted: dict[int, tuple[int, int, int, int]] = {}  # a module called again has the same counts
     layers = []
     for call in calls:

@@ -1,14 +1,21 @@
-"""The square input sizes a model runs on, found by bisection on meta tensors.
+"""The square input sizes a model runs on, found on meta tensors.
 
 Convolutional networks shrink their input step by step, so below some size a
 layer gets nothing to work on; a flatten feeding a fixed-width linear layer also
-caps the size from above. Both edges are found by bisection (a logarithmic
-number of forward passes), assuming the sizes that run form one range, which
-holds for networks whose layers shrink sizes monotonically.
+caps the size from above. The sizes that run are assumed to form one range,
+which holds for networks whose layers shrink sizes monotonically.
+
+The edges are first predicted from the traced dataflow graph, pushing a size
+through the window arithmetic of every convolution and pooling layer with no
+forward pass, and then confirmed by running the model on either side of each
+edge. When the graph holds something the prediction cannot follow, or a
+confirmation fails, the edges are found by bisection over real passes (a
+logarithmic number of them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -16,9 +23,11 @@ from torch import nn
 
 from archdoc.shapes import InputSpec
 from archdoc.tracing.metaops import FastMeta
+from archdoc.tracing.record import FlowNode, Layer, LayerKind
 from archdoc.tracing.recorder import make_inputs, tensors
+from archdoc.window import transposed_size, window_size
 
-__all__ = ["SizeProbe", "with_spatial", "spatial_input"]
+__all__ = ["SizeProbe", "with_spatial", "spatial_input", "size_predictor", "find_input_range"]
 
 
 def with_spatial(spec: InputSpec, size: int) -> InputSpec:
@@ -48,12 +57,12 @@ class SizeProbe:
         device: Where ``model`` lives; passes run on meta tensors whenever it is meta.
     """
 
-    def __init__(self, model: nn.Module, spec: InputSpec, device: str) -> None:
+    def __init__(self, model: nn.Module, spec: InputSpec, device: str, known: dict[int, bool] | None = None) -> None:
         self.model = model
         self.spec = spec
         self.device = device
         self.passes = 0
-        self._answers: dict[int, bool] = {}
+        self._answers: dict[int, bool] = dict(known or {})
 
     def runs(self, size: int) -> bool:
         """Whether the model gives non-empty outputs at ``size`` (each size is tried once)."""
@@ -154,3 +163,159 @@ def _first_false(predicate: Any, low: int, high: int) -> int:
         else:
             high = mid - 1
     return low
+
+
+# --------------------------------------------------------------------------- prediction
+
+_WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL)
+_ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
+_PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
+_FLATTENS = frozenset({"flatten", "view", "reshape"})
+
+
+class _Unpredictable(Exception):
+    """The graph holds a step the prediction cannot follow."""
+
+
+def _per_dim(value: Any, dims: int) -> tuple[Any, ...]:
+    if isinstance(value, (tuple, list)):
+        return tuple(value) * dims if len(value) == 1 else tuple(value)
+    return (value,) * dims
+
+
+def _through_window(layer: Layer, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    dims = len(sizes)
+    attrs = dict(layer.attrs)
+    kernel = _per_dim(attrs.get("kernel_size"), dims)
+    stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), dims)
+    padding = attrs.get("padding", 0)
+    if padding == "same":
+        return sizes
+    padding = _per_dim(0 if padding == "valid" else padding, dims)
+    dilation = _per_dim(attrs.get("dilation", 1), dims) if layer.kind != LayerKind.AVGPOOL else (1,) * dims
+    values = (*kernel, *stride, *padding, *dilation)
+    if not all(type(v) is int for v in values):
+        raise _Unpredictable(layer.name)
+    if layer.kind == LayerKind.CONV_TRANSPOSE:
+        extra = _per_dim(attrs.get("output_padding", 0), dims)
+        return tuple(transposed_size(n, k, s, p, d, o) for n, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, extra))
+    ceil = bool(attrs.get("ceil_mode", False))
+    return tuple(window_size(n, k, s, p, d, ceil) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
+
+
+def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> Callable[[int], bool] | None:
+    """A function telling whether the model runs at a square size, from the graph alone; ``None`` if it cannot tell.
+
+    Each tensor of the graph is followed as the spatial sizes it has (while they
+    still depend on the input), as a feature count after a flatten, or as fixed
+    once adaptive pooling has made it independent of the input size. A size
+    fails when a window gets less than it spans or when a flatten hands a linear
+    layer another number of features than it had at the traced size.
+    """
+    by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
+    nodes = {node.name: node for node in flow}
+    consumers: dict[str, list[FlowNode]] = {}
+    for node in flow:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node)
+    placeholders = [n for n in flow if n.op == "placeholder"]
+    if not placeholders or placeholders[0].shape is None:
+        return None
+
+    def feeds_linear(name: str) -> bool:
+        for user in consumers.get(name, []):
+            if user.op == "call_module" and user.kind == LayerKind.LINEAR:
+                return True
+            if user.op == "call_module" and user.kind in _PASS_THROUGH and feeds_linear(user.name):
+                return True
+        return False
+
+    def predict(size: int) -> bool:
+        state: dict[str, tuple[str, Any]] = {placeholders[0].name: ("spatial", (size,) * dims)}
+        for node in flow:
+            if node.op in ("placeholder", "output") or node.name in state:
+                continue
+            moving = [i for i in node.inputs if i in state and state[i][0] != "fixed"]
+            if not moving or node.shape is None:  # independent of the input size, or not a tensor
+                state[node.name] = ("fixed", None)
+                continue
+            kinds = {state[i] for i in moving}
+            if len(kinds) > 1:  # a merge (addition, concatenation) of unequal sizes
+                if any(k[0] != "spatial" for k in kinds):
+                    raise _Unpredictable(node.name)
+                return False
+            kind, sizes = state[moving[0]]
+            if kind == "features":
+                if node.op == "call_module" and node.kind in _PASS_THROUGH:
+                    state[node.name] = state[moving[0]]
+                    continue
+                raise _Unpredictable(node.name)
+            shape, source = node.shape, nodes[moving[0]].shape
+            if source is None:
+                raise _Unpredictable(node.name)
+            if node.op == "call_module" and node.kind in (*_WINDOWED, LayerKind.CONV_TRANSPOSE):
+                layer = by_name.get(node.target)
+                if layer is None:
+                    raise _Unpredictable(node.name)
+                out = _through_window(layer, sizes)
+                if min(out) < 1:
+                    return False
+                state[node.name] = ("spatial", out)
+            elif node.op == "call_module" and node.kind in _ADAPTIVE:
+                state[node.name] = ("fixed", None)
+            elif len(shape) == len(source) and shape[2:] == source[2:]:
+                state[node.name] = ("spatial", sizes)  # elementwise, normalisation, channel mixing
+            elif (node.target in _FLATTENS or node.kind == LayerKind.FLATTEN) and len(shape) == 2:
+                if not feeds_linear(node.name):
+                    raise _Unpredictable(node.name)
+                features = shape[1] // max(1, _product(source[2:])) * _product(sizes)
+                if features != shape[1]:
+                    return False  # the linear layer after it has a fixed width
+                state[node.name] = ("fixed", None)
+            else:
+                raise _Unpredictable(node.name)
+        return True
+
+    try:
+        predict(int(placeholders[0].shape[2]) if len(placeholders[0].shape) > 2 else 1)
+    except _Unpredictable:
+        return None
+    except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
+        return None
+
+    def safe(size: int) -> bool:
+        try:
+            return predict(size)
+        except (_Unpredictable, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
+            return False
+
+    return safe
+
+
+def _product(values: Sequence[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+def find_input_range(probe: SizeProbe, traced: int, predict: Callable[[int], bool] | None) -> tuple[int | None, int | None]:
+    """The smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
+
+    A predicted edge is confirmed by real passes on both sides of it; otherwise bisection finds it.
+    """
+    smallest = None
+    if predict is not None and predict(traced):
+        guess = _first_false(lambda n: not predict(n), 1, traced)
+        if guess <= traced and probe.runs(guess) and (guess == 1 or not probe.runs(guess - 1)):
+            smallest = guess
+    if smallest is None:
+        smallest = probe.minimum(traced)
+        if smallest is None:
+            return None, None
+    ceiling = 2 * traced
+    if predict is not None and not predict(ceiling):
+        guess = _first_false(predict, traced, ceiling) - 1
+        if guess >= traced and probe.runs(guess) and not probe.runs(guess + 1):
+            return smallest, guess
+    return smallest, probe.maximum(traced)

@@ -6,6 +6,7 @@ inferred from names.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -85,12 +86,22 @@ _ACTIVATIONS = frozenset(
 
 def kind_of(module: nn.Module) -> str:
     """The module's :class:`LayerKind`, from torch's base classes (activations by their torch.nn class)."""
+    return _kind_of_type(type(module))
+
+
+@functools.lru_cache(maxsize=None)
+def _kind_of_type(cls: type) -> str:
     for bases, kind in _KIND_TABLE:
-        if isinstance(module, bases):
+        if issubclass(cls, bases):
             return kind
-    if type(module).__name__ in _ACTIVATIONS and type(module).__module__.startswith("torch.nn"):
+    if cls.__name__ in _ACTIVATIONS and cls.__module__.startswith("torch.nn"):
         return LayerKind.ACTIVATION
     return LayerKind.OTHER
+
+
+@functools.lru_cache(maxsize=None)
+def _constants(cls: type) -> frozenset[str]:
+    return frozenset(getattr(cls, "__constants__", ()) or ()) & frozenset(ATTRS)
 
 
 def _plain(value: Any) -> Any:
@@ -106,8 +117,10 @@ def _plain(value: Any) -> Any:
 def attrs_of(module: nn.Module) -> tuple[tuple[str, Any], ...]:
     """The hyper-parameters of :data:`ATTRS` that the module sets itself, as plain values."""
     out = []
+    own = module.__dict__
+    constants = _constants(type(module))
     for key in ATTRS:
-        if key in module.__dict__ or (hasattr(type(module), "__constants__") and key in type(module).__constants__):
+        if key in own or key in constants:
             value = getattr(module, key, None)
             if value is None or isinstance(value, (nn.Module, torch.Tensor)) or callable(value):
                 continue

@@ -38,6 +38,21 @@ _BINARY = frozenset(
 )
 
 
+# Window pooling: (op, spatial dims, returns indices too, takes dilation).
+_POOLS = {
+    _aten.max_pool2d_with_indices.default: (2, True, True),
+    _aten.max_pool3d_with_indices.default: (3, True, True),
+    _aten.avg_pool2d.default: (2, False, False),
+    _aten.avg_pool3d.default: (3, False, False),
+}
+_ADAPTIVE = {
+    _aten._adaptive_avg_pool2d.default: (2, False),
+    _aten._adaptive_avg_pool3d.default: (3, False),
+    _aten.adaptive_max_pool2d.default: (2, True),
+    _aten.adaptive_max_pool3d.default: (3, True),
+}
+
+
 def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
     """The result of a common op on meta tensors without running its kernel, or ``None``.
 
@@ -51,6 +66,10 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
     """
     if func is _aten.convolution.default and len(args) == 9:
         return _meta_convolution(*args)
+    if func in _POOLS:
+        return _meta_pool(func, args)
+    if func in _ADAPTIVE and len(args) == 2:
+        return _meta_adaptive(func, *args)
     if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
         return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
     x = args[0] if args else None
@@ -69,9 +88,8 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return x if in_place else _empty(x.shape, x.dtype)
         if not _plain(other) or other.dtype != x.dtype:
             return None
-        try:
-            shape = torch.broadcast_shapes(x.shape, other.shape)
-        except RuntimeError:
+        shape = _broadcast(x.shape, other.shape)
+        if shape is None:
             return None
         if in_place:
             return x if shape == x.shape else None
@@ -91,10 +109,7 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         if mat1.shape[1] != mat2.shape[0] or not (x.dtype == mat1.dtype == mat2.dtype):
             return None
         shape = (mat1.shape[0], mat2.shape[1])
-        try:
-            if torch.broadcast_shapes(x.shape, shape) != shape:
-                return None
-        except RuntimeError:
+        if _broadcast(x.shape, shape) != shape:
             return None
         return _empty(shape, x.dtype)
     if func is _aten.native_batch_norm.default:
@@ -107,6 +122,18 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
                 return None
         return _empty(x.shape, x.dtype), _empty((channels,), x.dtype), _empty((channels,), x.dtype)
     return None
+
+
+def _broadcast(a: Any, b: Any) -> tuple[int, ...] | None:
+    """The broadcast of two shapes, or ``None`` (torch.broadcast_shapes would import sympy)."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        m = a[-i] if i <= len(a) else 1
+        n = b[-i] if i <= len(b) else 1
+        if m != n and 1 not in (m, n):
+            return None
+        out.append(n if m == 1 else m)
+    return tuple(reversed(out))
 
 
 def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
@@ -156,6 +183,45 @@ def _meta_convolution(
     if min(sizes) < 1 or 0 in x.shape or 0 in weight.shape:
         return None
     return _empty((x.shape[0], channels, *sizes), x.dtype)
+
+
+def _meta_pool(func: Any, args: tuple[Any, ...]) -> Any:
+    """Max and average pooling of a plain batched meta tensor, PyTorch's checks mirrored; else ``None``."""
+    dims, indices, dilated = _POOLS[func]
+    x = args[0]
+    if not _plain(x) or x.dim() != dims + 2 or 0 in x.shape:
+        return None
+    k = _ints(args[1] if len(args) > 1 else None, dims)
+    s = _ints(args[2], dims) if len(args) > 2 and args[2] else k  # an empty stride means the kernel size
+    p = _ints(args[3] if len(args) > 3 else [0], dims)
+    if dilated:
+        d = _ints(args[4] if len(args) > 4 else [1], dims)
+        ceil = args[5] if len(args) > 5 else False
+        extra_ok = len(args) <= 6
+    else:
+        d = (1,) * dims
+        ceil = args[4] if len(args) > 4 else False
+        # count_include_pad changes values, not shapes; a divisor override must be non-zero.
+        extra_ok = len(args) <= 7 and (len(args) < 7 or args[6] is None or (type(args[6]) is int and args[6] != 0))
+    if k is None or s is None or p is None or d is None or type(ceil) is not bool or not extra_ok:
+        return None
+    if 0 in k or 0 in s or 0 in d or any(pi > ki // 2 for pi, ki in zip(p, k)):
+        return None  # the kernel raises its own error
+    sizes = [window_size(n, ki, si, pi, di, ceil) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d)]
+    if min(sizes) < 1:
+        return None
+    out = _empty((*x.shape[:2], *sizes), x.dtype)
+    return (out, _empty(out.shape, torch.int64)) if indices else out
+
+
+def _meta_adaptive(func: Any, x: Any, output_size: Any) -> Any:
+    """Adaptive pooling of a plain batched meta tensor to a given size; else ``None``."""
+    dims, indices = _ADAPTIVE[func]
+    size = _ints(output_size, dims)
+    if not _plain(x) or x.dim() != dims + 2 or 0 in x.shape[1:] or size is None:
+        return None
+    out = _empty((*x.shape[:2], *size), x.dtype)
+    return (out, _empty(out.shape, torch.int64)) if indices else out
 
 
 def _plain(t: Any, strided: bool = False) -> bool:

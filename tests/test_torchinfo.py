@@ -1,0 +1,91 @@
+"""The summary table against torchinfo itself, run on the same models on meta.
+
+torchinfo is the layout the tables follow and an independent count: it walks the
+module tree with its own hooks. Row by row, every zoo model must agree on the
+class, depth, output shape and parameters, and on what a container holds outside
+its children. Where torchinfo 1.8 is known to be wrong, the tests name it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torchinfo
+from torch import nn
+
+import archdoc
+from archdoc.page import torchinfo_mult_adds
+from archdoc.registry import get_entry
+from archdoc.table import own_params, render_table
+from conftest import cached_trace
+
+
+def torchinfo_rows(model: nn.Module, size: tuple[int, ...]) -> tuple[list[tuple], torchinfo.model_statistics.ModelStatistics]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = torchinfo.summary(model, (1, *size), device="meta", verbose=0, depth=100)
+    rows = [
+        (r.class_name, r.depth, tuple(r.output_size), r.num_params, r.leftover_params())
+        for r in stats.summary_list
+    ]
+    return rows, stats
+
+
+@pytest.mark.parametrize("name", archdoc.list_models())
+def test_every_row_agrees_with_torchinfo(name):
+    entry = get_entry(name)
+    with torch.device("meta"):
+        model = archdoc.get_model(name).eval()
+    theirs, stats = torchinfo_rows(model, entry.default_input)
+    trace = cached_trace(name)
+    own = own_params(trace.layers)
+    ours = [
+        (layer.type, layer.depth, tuple(layer.output_shape), layer.params, own[layer.index])
+        for layer in trace.layers
+    ]
+    assert ours == theirs
+    assert (trace.total_params, torchinfo_mult_adds(trace)) == (stats.total_params, stats.total_mult_adds)
+
+
+class Tied(nn.Module):
+    """An embedding whose matrix the output layer reuses: 10·4 parameters, held twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.out = nn.Linear(4, 10, bias=False)
+        self.out.weight = self.embed.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.embed(x))
+
+
+def test_torchinfo_counts_a_shared_matrix_twice_archdoc_once():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = torchinfo.summary(Tied(), input_data=torch.zeros(1, 3, dtype=torch.long), verbose=0)
+    trace = archdoc.trace(Tied(), "3:int64")
+    assert trace.total_params == 10 * 4  # by hand: one 10×4 matrix
+    assert sum(r.num_params for r in stats.summary_list if r.depth == 1) == 2 * 10 * 4  # torchinfo's rows: twice
+    assert "Shared params (counted once): 40" in render_table(trace)
+
+
+def test_torchinfo_prints_an_enum_for_the_unit_archdoc_a_letter():
+    with torch.device("meta"):
+        model = archdoc.get_model("resnet18").eval()
+    _, stats = torchinfo_rows(model, (3, 224, 224))
+    text = str(stats)
+    assert "Total mult-adds (Units.GIGABYTES): 1.81" in text  # torchinfo 1.8 on Python 3.11
+    assert "Total mult-adds (G): 1.81" in render_table(cached_trace("resnet18"))
+
+
+def test_torchinfo_moves_the_model_archdoc_does_not():
+    model = nn.Sequential(nn.Linear(3, 2))
+    archdoc.trace(model, (3,))
+    assert model[0].weight.device.type == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torchinfo.summary(model, (1, 3), device="meta", verbose=0)
+    assert model[0].weight.device.type == "meta"  # torchinfo moved the caller's model

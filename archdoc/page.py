@@ -196,7 +196,7 @@ def render_page(
         extra: More template variables, e.g. ``builder_doc`` (Markdown shown under "Builder").
     """
     if diagrams is None:
-        from archdoc.mermaid import structure_section
+        from archdoc.diagram.section import structure_section
 
         diagrams = structure_section(trace, diagram_depth)
     context = page_context(trace, depth=depth, diagrams=diagrams, title=title)
@@ -225,8 +225,7 @@ def render_json(trace: Trace) -> str:
         "param_bytes": trace.param_bytes,
         "minimum_input": list(trace.minimum_input) if trace.minimum_input else None,
         "maximum_input": list(trace.maximum_input) if trace.maximum_input else None,
-        "dataflow": "fx" if trace.dataflow is not None else None,
-        "dataflow_error": trace.dataflow_error,
+        "dataflow_nodes": len(trace.dataflow),
         "layers": [
             {
                 "index": layer.index,

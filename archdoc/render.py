@@ -32,7 +32,7 @@ def render_trace(result: Trace, options: RenderOptions = RenderOptions()) -> str
     if fmt == "json":
         return render_json(result)
     if fmt == "mermaid":
-        from archdoc.mermaid import render_mermaid
+        from archdoc.diagram import render_mermaid
 
         return render_mermaid(result, depth=options.depth)
     raise ArchdocError(f"unknown format {fmt!r}")

@@ -240,7 +240,7 @@ def test_users_models_by_import_path(tmp_path):
     tied = (tmp_path / "site" / "models" / "user_models-tiedlm-8-int64" / "index.html").read_text(encoding="utf-8")
     # Embedding 100·16 and mix 16·16 + 16; the decoder's weight is the embedding's, counted once.
     assert f"{100 * 16 + 16 * 16 + 16:,}" in tied and "counted once" in tied
-    assert "Linear() (shared)" in tied  # flagged in the diagram
+    assert "Linear 16 → 100, shared" in tied.replace("\u00a0", " ")  # flagged in the diagram
     assert "A language model whose output projection reuses the embedding matrix." in tied  # mkdocstrings
     branchy = (tmp_path / "site" / "models" / "user_models-branchy-8" / "index.html").read_text(encoding="utf-8")
     assert "--device cpu" in re.sub(r"<[^>]+>", "", branchy)  # the reproduce command, once highlighting is stripped
@@ -413,7 +413,7 @@ def test_deep_diagrams_use_the_raised_limits():
     import torch.nn as nn
 
     import archdoc
-    from archdoc.mermaid import MAX_EDGES, MAX_TEXT, network_diagram
+    from archdoc.diagram import MAX_EDGES, MAX_TEXT, network_diagram
     from archdoc.site.plugin import MERMAID_LIMITS
 
     class Residual(nn.Module):

@@ -7,6 +7,8 @@ counts a tied tensor once, like archdoc.
 
 from __future__ import annotations
 
+import re
+
 import functools
 
 import pytest
@@ -15,7 +17,7 @@ import torch
 import archdoc
 import user_models
 from archdoc.errors import TraceError
-from archdoc.mermaid import block_diagrams, network_diagram
+from archdoc.diagram import block_figures, network_diagram
 from archdoc.render import render
 from archdoc.table import render_table
 
@@ -45,7 +47,7 @@ def assert_page(spec: str, inputs: list[str], params: int, mult_adds: int, outpu
 
 
 def assert_diagrams_parse(trace, mermaid) -> None:
-    texts = [network_diagram(trace, depth) for depth in (0, 1)] + [text for _, text in block_diagrams(trace)]
+    texts = [network_diagram(trace, depth) for depth in (0, 1)] + [b.figure.text for b in block_figures(trace)]
     for text in texts:
         ok, error = mermaid.parse(text)
         assert ok, f"{error}\n{text}"
@@ -98,7 +100,7 @@ def test_unet_page_and_diagram(mermaid):
     assert_page("user_models:UNet", ["3x32x32"], UNET_PARAMS, UNET_MULT_ADDS, "2 × 32 × 32")
     trace = traced("user_models:UNet", ("3x32x32",))
     text = network_diagram(trace)
-    assert text.count("concat: ") == 2  # both skips are drawn as merges
+    assert text.count('["concat<br/>') == 2  # both skips are drawn as merges
     assert_diagrams_parse(trace, mermaid)
 
 
@@ -183,8 +185,9 @@ def test_tied_weights_count_once_and_are_flagged(mermaid):
     table = render_table(trace)
     assert [line.split()[0] for line in table.splitlines() if "(shared)" in line] == ["├─Embedding:", "├─Linear:"]
     text = network_diagram(trace)
-    assert "Embedding (shared): 8 x 16" in text and "Linear() (shared): 8 x 100" in text
-    assert "Linear(): 8 x 16" in text  # mix holds its own weights
+    flat = text.replace("\u00a0", " ")
+    assert '"Embedding 100 → 16, shared<br/>8 × 16"' in flat and '"Linear 16 → 100, shared<br/>8 × 100"' in flat
+    assert '"Linear 16 → 16<br/>8 × 16"' in flat  # mix holds its own weights
     assert_diagrams_parse(trace, mermaid)
     page = render("user_models:TiedLM", ["8:int64"], fmt="markdown")
     assert f"| Parameters | {TIED_PARAMS:,} (all trainable); {100 * 16:,} shared, counted once |" in page
@@ -205,7 +208,7 @@ def test_two_heads_dict_output(mermaid):
     assert trace.output_shapes == ((1, 5), (1, 1))  # the dict's values, in order
     assert trace.output_names == ("logits", "score")  # its keys, as TwoHeads.forward returns them
     assert_page("user_models:TwoHeads", ["20"], TWO_HEADS_PARAMS, TWO_HEADS_MULT_ADDS, "logits 5; score 1")
-    assert 'n5["Output: logits 5#59; score 1"]' in network_diagram(trace)
+    assert '["Output<br/>logits\u00a05#59;\u00a0score\u00a01"]' in network_diagram(trace)
     assert_diagrams_parse(trace, mermaid)
 
 
@@ -253,9 +256,13 @@ def test_branch_on_values_runs_on_cpu(mermaid):
     assert trace.total_params == BRANCHY_PARAMS == plain_count(user_models.Branchy())
     assert trace.mult_adds == BRANCHY_MULT_ADDS
     assert trace.output_shapes == ((1, 2),)
-    assert trace.dataflow is None  # fx cannot follow the branch either
-    text = network_diagram(trace)
-    assert "execution order" in text
+    # The dataflow is what ran: the branch taken, and the test of the sum that nothing else reads.
+    ran = [n.target for n in trace.dataflow]
+    assert ran[:4] == ["x", "first", "sum", "gt"] and ran[-2:] == ["second", "output"]
+    text = network_diagram(trace).replace("\u00a0", " ")
+    found = re.findall(r'n\d+\["([^"]*)"\]', text)
+    assert found == ["Input<br/>8", "Linear 8 → 8<br/>8", "Linear 8 → 2<br/>2", "Output<br/>2"]  # the test is not drawn
+    assert re.findall(r'-->\|"([^"]*)"\|', text) in (["ReLU"], ["neg"])
     assert_diagrams_parse(trace, mermaid)
     page = assert_page("user_models:Branchy", ["8"], BRANCHY_PARAMS, BRANCHY_MULT_ADDS, "2", device="cpu")
     assert "archdoc render user_models:Branchy --input 8 --device cpu\n" in page

@@ -24,8 +24,6 @@ def weight_depth(trace: Trace) -> int:
     the weight layers are counted in execution order.
     """
     weighted = {LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.LINEAR}
-    if trace.dataflow is None:
-        return sum(1 for layer in trace.layers if layer.is_leaf and layer.kind in weighted and layer.repeat_of is None)
     depth: dict[str, int] = {}
     for node in trace.dataflow:  # fx nodes are in topological order
         here = max((depth.get(name, 0) for name in node.inputs), default=0)

@@ -18,6 +18,7 @@ message that names it.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,6 +45,8 @@ SCRIPTS = ("mermaid.min.js", "archdoc.js")
 STYLES = ("archdoc.css",)
 # Mermaid's maxEdges and maxTextSize on the site; assets/archdoc.js sets the same numbers.
 MERMAID_LIMITS = (2000, 300_000)
+# A diagram archdoc.js draws, or one Material draws from a project's own ```mermaid fence.
+_MERMAID_ON_PAGE = re.compile(r'class="(?:archdoc-diagram|mermaid)[" ]')
 
 
 class ArchdocPluginConfig(base.Config):
@@ -93,9 +96,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
             clash = next((e for e in self.entries if e.slug.lower() == "index"), None)
             if clash is not None:
                 raise PluginError(f"archdoc: {clash.label}: slug 'index' is the overview page; choose another")
-        if self.config.mermaid and self.entries:
-            for name in SCRIPTS:
-                config.extra_javascript.append(f"assets/archdoc/{name}")
+        if self.entries:
             for name in STYLES:
                 config.extra_css.append(f"assets/archdoc/{name}")
             _check_markdown(config)
@@ -142,9 +143,8 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         self.pages = {}
         if not self.entries:
             return files
-        if self.config.mermaid:
-            for name in (*SCRIPTS, *STYLES):
-                files.append(File.generated(config, f"assets/archdoc/{name}", abs_src_path=str(ASSETS / name)))
+        for name in (*SCRIPTS, *STYLES) if self.config.mermaid else STYLES:
+            files.append(File.generated(config, f"assets/archdoc/{name}", abs_src_path=str(ASSETS / name)))
         template_dirs = [self.config.templates] if self.config.templates else []
         rows = []
         groups: dict[str, list[dict[str, str]]] = {}
@@ -184,10 +184,25 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
                 raise PluginError(f"archdoc: {entry.label}: {type(exc).__name__}: {exc}") from None
         return self.traces[request.label]
 
+    def on_post_page(self, output: str, page: Any, config: MkDocsConfig) -> str:
+        """Load mermaid.js (and archdoc.js, which draws with it) only on pages that have diagrams."""
+        if not self.config.mermaid or not _MERMAID_ON_PAGE.search(output):
+            return output
+        from mkdocs.utils import get_relative_url
+
+        tags = "".join(
+            f'<script src="{get_relative_url(f"assets/archdoc/{name}", page.url)}"></script>' for name in SCRIPTS
+        )
+        # Before Material's own scripts, so Material finds mermaid and never asks a CDN for it.
+        bundle = re.search(r'<script src="[^"]*assets/javascripts/bundle\.[^"]*"', output)
+        at = bundle.start() if bundle else output.rfind("</body>")
+        return output[:at] + tags + output[at:] if at >= 0 else output + tags
+
     def _page(self, entry: SiteEntry, result: Any, title: str, template_dirs: list[str]) -> str:
         from archdoc.page import render_page
 
-        from archdoc.mermaid import MAX_EDGES, MAX_TEXT, structure_section
+        from archdoc.diagram import MAX_EDGES, MAX_TEXT
+        from archdoc.diagram.section import structure_section
 
         extra = {"builder_doc": self._builder_doc(entry) if self.config.builder_docs else ""}
         # With the bundled mermaid.js the site's limits are raised (assets/archdoc.js), so deep diagrams fit.
@@ -196,7 +211,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
             return render_page(
                 result,
                 depth=entry.table_depth,
-                diagrams=structure_section(result, entry.depth, limits),
+                diagrams=structure_section(result, entry.depth, limits, interactive=self.config.mermaid),
                 template_dirs=template_dirs,
                 title=title,
                 extra=extra,
@@ -279,14 +294,7 @@ def _package_links(modules: list[str]) -> Path | None:
 def _check_markdown(config: MkDocsConfig) -> None:
     """Warn when the Markdown extensions the pages rely on are missing (``--strict`` turns it into an error)."""
     extensions = config.markdown_extensions
-    configs = config.mdx_configs
-    fences = configs.get("pymdownx.superfences", {}).get("custom_fences", [])
-    if "pymdownx.superfences" not in extensions or not any(f.get("name") == "mermaid" for f in fences):
-        log.warning(
-            "archdoc: diagrams need pymdownx.superfences with a 'mermaid' custom fence "
-            "(class: mermaid, format: pymdownx.superfences.fence_code_format); see the plugin guide"
-        )
-    for name in ("tables", "footnotes"):
+    for name in ("tables", "footnotes", "attr_list"):
         if name not in extensions and "extra" not in extensions:
             log.warning(f"archdoc: model pages need the '{name}' Markdown extension")
 

@@ -8,7 +8,7 @@ are pure functions of it. :func:`trace` reads in call order:
 3. hook every module and run once, recording calls and mult-adds (:mod:`.recorder`);
 4. on failure, explain it (:mod:`.diagnose`);
 5. collect layers and parameter counts (:mod:`.collect`), the dataflow graph
-   (:mod:`.dataflow`) and the range of input sizes (:mod:`.input_range`).
+   recorded on the way (:mod:`.dataflow`), and the range of input sizes (:mod:`.input_range`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from archdoc.errors import InputError
 from archdoc.shapes import as_input_specs
 from archdoc.tracing.build import check_device, resolve
 from archdoc.tracing.collect import collect_layers, owners
-from archdoc.tracing.dataflow import dataflow
 from archdoc.tracing.diagnose import diagnose
 from archdoc.tracing.input_range import SizeProbe, find_input_range, size_predictor, spatial_input
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
@@ -84,6 +83,7 @@ def trace(
     recorder.attach()
     try:
         given = make_inputs(inputs, batch, device)
+        recorder.flow.inputs(model, given)
         with torch.no_grad(), recorder:
             output = model(*given)
     except Exception as exc:
@@ -95,7 +95,8 @@ def trace(
 
     holders = owners(model)
     layers = collect_layers(model, recorder.calls, holders)
-    flow, flow_error = dataflow(model, given, recorder.calls)
+    recorder.flow.outputs(output)
+    flow = tuple(recorder.flow.nodes)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
         spec, dims = inputs[0], len(inputs[0].shape) - 1
@@ -103,7 +104,7 @@ def trace(
         square = all(d == traced for d in spec.shape[1:])
         ran = all(t.numel() > 0 for t in tensors(output))
         probe = SizeProbe(model, spec, device, known={traced: ran} if square else None)
-        predict = size_predictor(flow, layers, dims) if flow is not None and square else None
+        predict = size_predictor(flow, layers, dims) if square else None
         low, high = find_input_range(probe, traced, predict)
         smallest = None if low is None else (low,) * dims
         largest = None if high is None else (high,) * dims
@@ -130,7 +131,6 @@ def trace(
         buffer_params=sum(b.numel() for b in model.buffers()),
         mult_adds=layers[0].mult_adds if layers else 0,
         dataflow=flow,
-        dataflow_error=flow_error,
         minimum_input=smallest,
         maximum_input=largest,
         family_title=entry.family_title if entry else None,

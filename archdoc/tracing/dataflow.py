@@ -1,17 +1,26 @@
-"""The dataflow graph of a model (torch.fx), each node with the shape of its output.
+"""The dataflow graph of one forward pass, recorded as it runs.
 
-``torch.fx`` traces the model's ``forward`` symbolically into a graph of module
-calls, functions and methods: what the diagrams draw, additions and
-concatenations included. Shapes come from walking that graph once on meta
-tensors. A leaf module's output is taken from the recorded forward pass rather
-than computed again, so the walk only runs the cheap glue between modules.
+Every tensor is followed from the op or module call that made it to the ones
+that read it, so the graph holds what really ran: module calls, the additions
+and concatenations between them, each with its output shape. Nothing is traced
+symbolically, so a model that branches on shapes or values gets its graph as
+well, and it costs no second pass.
+
+- A *unit* is a module drawn as one step: a module without children, or a
+  module of ``torch.nn`` itself (``nn.MultiheadAttention``), never the model.
+  What runs inside a unit stays inside it.
+- Between units, every aten op is a node, named as Python code calls it
+  (``add``, ``cat``, ``view``).
+- A parameter or buffer is never a node. An op that reads one lists it in
+  :attr:`FlowNode.reads`; so does every op downstream of tensors made from
+  weights alone (a class token expanded to the batch).
+- Tensors made from nothing (``torch.zeros``) are constants, not inputs.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections import deque
+import inspect
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,109 +28,182 @@ import torch
 from torch import nn
 
 from archdoc.tracing.kinds import kind_of
-from archdoc.tracing.metaops import FastMeta
 from archdoc.tracing.record import FlowNode, Shape
-from archdoc.tracing.recorder import Call, tensors
 
-__all__ = ["dataflow"]
+__all__ = ["FlowRecorder", "is_unit"]
+
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+# aten names as Python code writes them; in-place variants (``add_``) lose the underscore.
+_NAMES = {
+    "_unsafe_view": "view",
+    "reshape": "view",
+    "_reshape_alias": "view",
+    "native_batch_norm": "batch_norm",
+    "_native_batch_norm_legit_no_training": "batch_norm",
+    "_native_batch_norm_legit": "batch_norm",
+    "native_layer_norm": "layer_norm",
+    "native_group_norm": "group_norm",
+    "_softmax": "softmax",
+    "_log_softmax": "log_softmax",
+    "convolution": "conv",
+    "max_pool2d_with_indices": "max_pool2d",
+    "max_pool3d_with_indices": "max_pool3d",
+    "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "_adaptive_avg_pool3d": "adaptive_avg_pool3d",
+    "addmm": "linear",
+    "bmm": "matmul",
+    "mm": "matmul",
+    "_scaled_dot_product_efficient_attention": "attention",
+    "_scaled_dot_product_flash_attention": "attention",
+    "_scaled_dot_product_flash_attention_for_cpu": "attention",
+    "_scaled_dot_product_attention_math": "attention",
+}
 
 
-def dataflow(
-    model: nn.Module, inputs: Sequence[torch.Tensor], calls: Sequence[Call] = ()
-) -> tuple[tuple[FlowNode, ...] | None, str | None]:
-    """The fx graph of ``model`` with each node's output shape, or ``(None, why fx cannot trace it)``.
+def is_unit(module: nn.Module, root: nn.Module) -> bool:
+    """Whether ``module`` is drawn as one step: no children, or a ``torch.nn`` module other than a container."""
+    if module is root:
+        return False
+    if next(iter(module.children()), None) is None:
+        return True
+    return type(module).__module__.startswith("torch.nn.") and not isinstance(module, _CONTAINERS)
+
+
+def op_name(packet_name: str, inputs: Sequence[Shape], output: Shape | None) -> str:
+    """The Python name of an aten op: ``add_`` → ``add``; a view to (batch, features) → ``flatten``."""
+    name = packet_name[:-1] if packet_name.endswith("_") and not packet_name.endswith("__") else packet_name
+    name = _NAMES.get(name, name)
+    if name == "view" and output is not None and len(output) == 2 and inputs and len(inputs[0]) > 2:
+        return "flatten"
+    return name
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for value in obj.values() for t in _tensors(value)]
+    if isinstance(obj, (list, tuple)):
+        return [t for value in obj for t in _tensors(value)]
+    return []
+
+
+class FlowRecorder:
+    """Builds the dataflow while the :class:`~archdoc.tracing.recorder.Recorder` sees calls and ops.
 
     Args:
-        model: The model, on the device ``inputs`` are on.
-        inputs: The tensors of the recorded forward pass.
-        calls: The recorded calls; leaf outputs kept on meta are reused when ``inputs`` are meta.
+        model: The model being run.
+        names: Qualified name of every module, by ``id``.
     """
-    import torch.fx
 
-    try:
-        with warnings.catch_warnings():
-            # fx compiles generated code; odd module names make it warn about escapes.
-            warnings.simplefilter("ignore")
-            graph = torch.fx.Tracer().trace(model)
-    except Exception as exc:  # fx raises whatever the model's Python raises
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, f"{type(exc).__name__}: {first}"
+    def __init__(self, model: nn.Module, names: dict[int, str]) -> None:
+        self.names = names
+        self.nodes: list[FlowNode] = []
+        self.unit_depth = 0  # > 0 while a unit runs: its inner ops are its own
+        self._producer: dict[int, str] = {}  # id(tensor) -> node that made it
+        self._weights: dict[int, tuple[str, ...]] = {}  # id(tensor) -> weights it was made from
+        self._keep: list[torch.Tensor] = []  # meta tensors kept alive so their ids stay theirs
+        self._counts: dict[str, int] = {}
+        for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
+            self._weights.setdefault(id(tensor), (name,))
+        self._units: dict[int, bool] = {id(m): is_unit(m, model) for m in model.modules()}
+        self._open: list[tuple[nn.Module, tuple[str, ...], tuple[str, ...]]] = []
 
-    recorded: dict[int, deque[Any]] = {}
-    if all(t.is_meta for t in inputs):
-        for call in calls:
-            if call.output is not None:
-                recorded.setdefault(id(call.module), deque()).append(call.output)
-    try:
-        with torch.no_grad(), FastMeta():
-            shapes = _walk(model, graph, inputs, recorded)
-    except Exception:
-        shapes = {}  # the graph stays useful without shapes
+    # ------------------------------------------------------------------ inputs and outputs
 
-    kinds: dict[str, str] = {}
-    nodes = []
-    for node in graph.nodes:
-        target = node.target
-        if node.op == "call_function":
-            target = getattr(target, "__name__", str(target))
-        stack = list(node.meta.get("nn_module_stack", {}) or {})
-        scope = re.sub(r"@\d+$", "", stack[-1]) if stack else ""
-        kind = ""
-        if node.op == "call_module":
-            scope = str(target)
-            if scope not in kinds:
-                kinds[scope] = kind_of(model.get_submodule(scope))
-            kind = kinds[scope]
-        nodes.append(
-            FlowNode(
-                name=node.name,
-                op=node.op,
-                target=str(target),
-                inputs=tuple(n.name for n in node.all_input_nodes),
-                scope=scope,
-                shape=shapes.get(node.name),
-                kind=kind,
-            )
+    def inputs(self, model: nn.Module, given: Sequence[torch.Tensor]) -> None:
+        """Placeholders for the model's inputs, named after ``forward``'s parameters."""
+        try:
+            params = [p.name for p in inspect.signature(model.forward).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            params = []
+        for i, tensor in enumerate(given):
+            name = params[i] if i < len(params) else f"input{i + 1}"
+            self._add(FlowNode(self._unique(name), "placeholder", name, (), "", tuple(tensor.shape)), [tensor])
+
+    def outputs(self, output: Any) -> None:
+        """The output node, reading every tensor the model returns."""
+        sources = tuple(dict.fromkeys(self._producer[id(t)] for t in _tensors(output) if id(t) in self._producer))
+        self.nodes.append(FlowNode(self._unique("output"), "output", "output", sources, ""))
+
+    # ------------------------------------------------------------------ module calls
+
+    def enter(self, module: nn.Module, args: Any) -> None:
+        """A module call starts; a unit outside any other unit becomes a node when it ends."""
+        if self.unit_depth:
+            if self._units.get(id(module), False):
+                self.unit_depth += 1
+            return
+        if self._units.get(id(module), False):
+            self.unit_depth = 1
+            inputs, reads = self._sources(_tensors(args))
+            self._open.append((module, inputs, reads))
+
+    def leave(self, module: nn.Module, output: Any) -> None:
+        """A module call ends."""
+        if not self._units.get(id(module), False) or not self.unit_depth:
+            return
+        self.unit_depth -= 1
+        if self.unit_depth:
+            return
+        _, inputs, reads = self._open.pop()
+        outs = _tensors(output)
+        name = self.names.get(id(module), type(module).__name__)
+        node = FlowNode(
+            self._unique(name), "call_module", name, inputs, name,
+            tuple(outs[0].shape) if outs else None, kind_of(module), reads,
         )
-    return tuple(nodes), None
+        self._add(node, outs)
 
+    # ------------------------------------------------------------------ ops between units
 
-def _walk(
-    model: nn.Module, graph: Any, inputs: Sequence[torch.Tensor], recorded: dict[int, deque[Any]]
-) -> dict[str, Shape]:
-    """Run the graph node by node; the shape of each node's first tensor output."""
-    import torch.fx
+    def op(self, packet_name: str, args: Any, kwargs: Any, out: Any, scope: str) -> None:
+        """An aten op ran outside every unit: a node, unless it only reshapes weights or makes constants."""
+        if self.unit_depth:
+            return
+        read = _tensors((args, kwargs))
+        outs = _tensors(out)
+        inputs, reads = self._sources(read)
+        if not inputs:
+            # Made from weights alone (or from nothing): not a step of the network; its
+            # consumers read those weights instead.
+            for t in outs:
+                self._weights[id(t)] = reads
+                self._keep.append(t)
+            return
+        shape = tuple(outs[0].shape) if outs else None
+        name = op_name(packet_name, [tuple(t.shape) for t in read], shape)
+        self._add(FlowNode(self._unique(name), "call_function", name, inputs, scope, shape, "", reads), outs)
 
-    env: dict[Any, Any] = {}
-    shapes: dict[str, Shape] = {}
-    given = iter(inputs)
-    for node in graph.nodes:
-        if node.op == "output":
-            break
-        args = torch.fx.node.map_arg(node.args, env.__getitem__)
-        kwargs = torch.fx.node.map_arg(node.kwargs, env.__getitem__)
-        if node.op == "placeholder":
-            value = next(given, args[0] if args else None)  # a parameter with a default gets it
-        elif node.op == "get_attr":
-            value = _attribute(model, str(node.target))
-        elif node.op == "call_module":
-            module = model.get_submodule(str(node.target))
-            queue = recorded.get(id(module))
-            value = queue.popleft() if queue else module(*args, **kwargs)
-        elif node.op == "call_function":
-            value = node.target(*args, **kwargs)
-        else:  # call_method
-            value = getattr(args[0], node.target)(*args[1:], **kwargs)
-        env[node] = value
-        first = next(tensors(value), None)
-        if first is not None:
-            shapes[node.name] = tuple(first.shape)
-    return shapes
+    # ------------------------------------------------------------------ bookkeeping
 
+    def _sources(self, tensors: Sequence[torch.Tensor]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The nodes that made these tensors, and the weights among (or behind) them."""
+        inputs: dict[str, None] = {}
+        reads: dict[str, None] = {}
+        for t in tensors:
+            key = id(t)
+            producer = self._producer.get(key)
+            if producer is not None:
+                inputs[producer] = None
+            else:
+                reads.update(dict.fromkeys(self._weights.get(key, ())))
+        return tuple(inputs), tuple(reads)
 
-def _attribute(model: nn.Module, path: str) -> Any:
-    value: Any = model
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value
+    def _add(self, node: FlowNode, outs: Sequence[torch.Tensor]) -> None:
+        self.nodes.append(node)
+        for t in outs:
+            key = id(t)
+            self._producer[key] = node.name
+            self._weights.pop(key, None)
+            if t.is_meta:
+                self._keep.append(t)
+            else:  # a real tensor may be large: forget it when it dies, so its id can be reused
+                weakref.finalize(t, self._producer.pop, key, None)
 
+    def _unique(self, name: str) -> str:
+        """``add``, ``add#2``, ...: module names never hold ``#``, so these never clash."""
+        count = self._counts.get(name, 0) + 1
+        self._counts[name] = count
+        return name if count == 1 else f"{name}#{count}"

@@ -106,17 +106,21 @@ class Layer:
 
 @dataclass(frozen=True)
 class FlowNode:
-    """One node of the torch.fx dataflow graph.
+    """One node of the recorded dataflow graph (see :mod:`archdoc.tracing.dataflow`).
 
     Attributes:
-        name: The fx node name (unique, stable).
-        op: ``placeholder``, ``call_module``, ``call_function``, ``call_method``, ``get_attr`` or ``output``.
-        target: Qualified module name, function or method name.
-        inputs: Names of the nodes it consumes, in argument order.
+        name: A unique name: the module's (``layer1.0.conv1``), the op's (``add``), the
+            input's (``x``); a repeat gets ``#2``, ``#3``...
+        op: ``placeholder`` (an input), ``call_module`` (a unit: one module drawn as one
+            step), ``call_function`` (an op between units) or ``output``.
+        target: Qualified module name, or the op's Python name (``add``, ``cat``, ``flatten``).
+        inputs: Names of the nodes whose tensors it reads, in order of first use.
         scope: Qualified name of the module whose forward runs it (the module itself
             for ``call_module``); ``""`` for the model's own forward.
         shape: Shape of its (first) tensor output, batch included, if it has one.
         kind: For ``call_module``, the module's :class:`LayerKind`; else ``""``.
+        reads: Parameters and buffers the node reads outside any module that owns
+            them (a position embedding added, a class token concatenated), by qualified name.
     """
 
     name: str
@@ -126,6 +130,7 @@ class FlowNode:
     scope: str = ""
     shape: Shape | None = None
     kind: str = ""
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,8 +158,7 @@ class Trace:
         param_bytes: Bytes of all parameters.
         buffer_params: Elements in buffers (BatchNorm running statistics, ...).
         mult_adds: Multiply-accumulates of the whole forward pass.
-        dataflow: The fx graph, or ``None`` if the model does not trace symbolically.
-        dataflow_error: Why fx failed, when it did.
+        dataflow: The recorded dataflow graph, in the order the nodes ran.
         minimum_input: Smallest spatial size the model accepts (all spatial dims equal), if known.
         maximum_input: Largest such size, when one exists below twice the traced size
             (a Flatten feeding a fixed-width Linear accepts only a narrow range).
@@ -180,8 +184,7 @@ class Trace:
     param_bytes: int
     buffer_params: int
     mult_adds: int
-    dataflow: tuple[FlowNode, ...] | None
-    dataflow_error: str | None
+    dataflow: tuple[FlowNode, ...]
     minimum_input: Shape | None = field(default=None)
     maximum_input: Shape | None = field(default=None)
     output_names: tuple[str, ...] = field(default=())

@@ -1,10 +1,11 @@
-"""Record one forward pass: every module call with its shapes, and the mult-adds of every op.
+"""Record one forward pass: every module call with its shapes, the mult-adds of every op, the dataflow.
 
 Module hooks open and close a :class:`Call` per module call; a dispatch mode
 sees every aten op below autograd and adds its multiply-accumulates
 (``torch.utils.flop_counter``'s formulas, two FLOPs per multiply-accumulate) to
 every call open at the time. Composite ops that may hide a matrix product are
 decomposed first, as ``FlopCounterMode`` does, so nothing counted is missed.
+Calls and ops also go to a :class:`~archdoc.tracing.dataflow.FlowRecorder`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_map_only
 from torch.utils.flop_counter import flop_registry
 
 from archdoc.shapes import InputSpec
+from archdoc.tracing.dataflow import FlowRecorder
 from archdoc.tracing.metaops import meta_shortcut
 from archdoc.tracing.record import Shape
 
@@ -29,13 +30,7 @@ __all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_
 
 @dataclass
 class Call:
-    """One module call while it is recorded (mutable; :mod:`archdoc.tracing.collect` freezes it).
-
-    Attributes:
-        output: For a leaf module, its output with every tensor as a meta tensor of the
-            same shape and dtype, so the dataflow pass can reuse it instead of running
-            the module again; ``None`` otherwise.
-    """
+    """One module call while it is recorded (mutable; :mod:`archdoc.tracing.collect` freezes it)."""
 
     index: int
     module: nn.Module
@@ -46,7 +41,6 @@ class Call:
     output_shapes: tuple[Shape, ...] = ()
     output_dtypes: tuple[str, ...] = ()
     flops: int = 0
-    output: Any = None
 
 
 def tensors(obj: Any) -> Iterator[torch.Tensor]:
@@ -78,10 +72,6 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor if tensor.is_meta else torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
-
-
 # Ops worth decomposing to find matmuls or convolutions inside. Decomposing every
 # uncounted op (normalisation, pointwise) would import torch._refs for nothing.
 _MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bilinear|lstm|gru|rnn")
@@ -97,13 +87,16 @@ class Recorder(TorchDispatchMode):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.names: dict[int, str] = {}
+        for name, module in model.named_modules(remove_duplicate=False):
+            self.names.setdefault(id(module), name)
+        self.flow = FlowRecorder(model, self.names)
         self.calls: list[Call] = []
         self.stack: list[Call] = []
         self.first_call: dict[int, int] = {}
         self.handles: list[Any] = []
         self.failed_op: str | None = None  # the first aten op that raised, e.g. "aten._local_scalar_dense"
         self._decompose: dict[Any, bool] = {}
-        self._leaves: set[int] = set()
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -134,13 +127,14 @@ class Recorder(TorchDispatchMode):
             flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
             for call in self.stack:
                 call.flops += flops
+        if not self.flow.unit_depth:
+            scope = self.names.get(id(self.stack[-1].module), "") if self.stack else ""
+            self.flow.op(packet.__name__, args, kwargs, out, scope)
         return out
 
     def attach(self) -> None:
-        """Hook every module (leaves are noted once, to keep their outputs)."""
+        """Hook every module."""
         for module in self.model.modules():
-            if next(iter(module.children()), None) is None:
-                self._leaves.add(id(module))
             self.handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
             self.handles.append(module.register_forward_hook(self._post, with_kwargs=True))
 
@@ -163,17 +157,15 @@ class Recorder(TorchDispatchMode):
         self.first_call.setdefault(id(module), index)
         self.calls.append(call)
         self.stack.append(call)
+        self.flow.enter(module, (args, kwargs))
 
     def _post(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         call = self.stack.pop()
+        self.flow.leave(module, output)
         outs = list(tensors(output))
         call.output_shapes = tuple(tuple(t.shape) for t in outs)
         call.output_dtypes = tuple(dtype_name(t.dtype) for t in outs)
-        if id(module) in self._leaves:
-            try:
-                call.output = tree_map_only(torch.Tensor, _on_meta, output)
-            except Exception:  # an output type pytree cannot walk: the dataflow pass runs the module
-                call.output = None
+
 
 
 def make_inputs(inputs: tuple[InputSpec, ...], batch: int, device: str) -> list[torch.Tensor]:

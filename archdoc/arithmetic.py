@@ -1,7 +1,7 @@
 """Output-shape arithmetic: every size-changing layer's formula with the numbers filled in.
 
 Each result is checked against the traced shape; a mismatch raises
-:class:`~archdoc.errors.ArithmeticMismatchError`, because it would mean this
+[`ArithmeticMismatchError`][archdoc.errors.ArithmeticMismatchError], because it would mean this
 module's formulas are wrong, and a page must never print a wrong sum.
 """
 
@@ -14,10 +14,11 @@ from typing import Any
 
 from archdoc.errors import ArithmeticMismatchError
 from archdoc.format import shape_text
+from archdoc.markdown import attribute, code_span, html_text, one_line, table_cell
 from archdoc.tracing.record import Layer, LayerKind, Trace
 from archdoc.window import transposed_formula, window_formula
 
-__all__ = ["ArithmeticRow", "arithmetic_rows", "render_arithmetic"]
+__all__ = ["ArithmeticRow", "arithmetic_rows", "render_arithmetic", "render_arithmetic_html", "row_anchor"]
 
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.CONV_TRANSPOSE)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
@@ -163,20 +164,37 @@ def arithmetic_rows(trace: Trace) -> list[ArithmeticRow]:
     return rows
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _header(trace: Trace) -> list[str]:
+    spatial = "Output (C × H × W)" if trace.inputs and len(trace.inputs[0].shape) == 3 else "Output"
+    return ["Layer", "Operation", "Arithmetic", spatial]
 
 
 def render_arithmetic(trace: Trace) -> str:
     """The shape arithmetic as a Markdown table (one row per size-changing call)."""
-    lines = [
-        "| Layer | Operation | Arithmetic | Output (C × H × W) |" if len(trace.inputs[0].shape) == 3 else
-        "| Layer | Operation | Arithmetic | Output |",
-        "|---|---|---|---|",
-    ]
+    lines = ["| " + " | ".join(_header(trace)) + " |", "|---|---|---|---|"]
     for row in arithmetic_rows(trace):
         lines.append(
-            f"| `{_cell(row.layer)}` | {_cell(row.operation)} | {_cell(row.formula)} | "
-            f"{shape_text(row.output)} |"
+            f"| {code_span(row.layer).replace('|', chr(92) + '|')} | {table_cell(row.operation)} | "
+            f"{table_cell(row.formula)} | {shape_text(row.output)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def row_anchor(name: str) -> str:
+    """A layer's row anchor: ``layer3.1.conv2`` → ``layer-layer3-1-conv2``."""
+    return "layer-" + ("".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "model")
+
+
+def render_arithmetic_html(trace: Trace, rows: list[ArithmeticRow] | None = None) -> str:
+    """The shape arithmetic as an HTML table for the site; each row has an ``id`` (see [`row_anchor()`][archdoc.arithmetic.row_anchor])."""
+    rows = arithmetic_rows(trace) if rows is None else rows
+    head = "".join(f"<th>{html_text(h)}</th>" for h in _header(trace))
+    body = "\n".join(
+        f'<tr id="{attribute(row_anchor(row.layer))}"><td><code>{html_text(one_line(row.layer))}</code></td>'
+        f"<td>{html_text(row.operation)}</td><td>{html_text(row.formula)}</td><td>{html_text(shape_text(row.output))}</td></tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="archdoc-arithmetic" markdown="0">\n<table>\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table>\n</div>\n"
+    )

@@ -1,6 +1,6 @@
 """Errors raised by archdoc.
 
-Every error a user can cause derives from :class:`ArchdocError`. Each carries
+Every error a user can cause derives from [`ArchdocError`][archdoc.errors.ArchdocError]. Each carries
 structured data (the offending name, the close matches, the layer and its
 arithmetic) so that callers and tests can inspect it instead of parsing the
 message. The CLI turns these into one-line messages and an exit code.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 __all__ = ["shape_text", "scale", "scaled"]
 
-# Unit letters from the largest down; ``smallest`` in :func:`scale` cuts the list.
+# Unit letters from the largest down; ``smallest`` in `scale()` cuts the list.
 _UNITS = (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3))
 
 

@@ -1,7 +1,7 @@
 """Models given as ``package.module:attribute``: import, check and build them.
 
 The same string works on the command line (``archdoc render mymodels:Net``), in
-:func:`archdoc.trace`, in embed markers and in the MkDocs plugin, because they
+[`archdoc.trace()`][archdoc.tracing.trace], in embed markers and in the MkDocs plugin, because they
 all end up here. The attribute may be dotted (``pkg.mod:Outer.factory``) and
 names an ``nn.Module`` subclass, a function returning a module (both called
 with the builder keyword arguments), or a module instance. Modules are also

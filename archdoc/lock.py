@@ -3,7 +3,7 @@
 A lock file (``archdoc.lock.json``) holds, for each model configuration, how to
 trace it and what the trace gave: parameters, trainable parameters, mult-adds,
 output shapes, and every leaf layer (name, type, output shape, parameters) with a
-digest of that table. :func:`check_lock` traces each configuration again and
+digest of that table. [`check_lock()`][archdoc.lock.check_lock] traces each configuration again and
 describes what changed, naming the layers responsible::
 
     resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: 2,359,296 → 2,358,784)

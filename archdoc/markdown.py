@@ -32,7 +32,7 @@ def paragraph(text: str) -> str:
     """``text`` as plain paragraph text: Markdown and HTML syntax shown literally."""
     text = one_line(text)
     text = html.escape(text, quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>])", r"\\\1", text)
+    return re.sub(r"([\\`*_{}\[\]|])", r"\\\1", text)
 
 
 def table_cell(text: str) -> str:

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archdoc.arithmetic import render_arithmetic
+from archdoc.arithmetic import arithmetic_rows, render_arithmetic, render_arithmetic_html
 from archdoc.format import scale, scaled, shape_text
 from archdoc.jinja import environment
-from archdoc.table import render_table
+from archdoc.markdown import code_span, table_cell
+from archdoc.table import render_table, render_table_html
 from archdoc.tracing.record import LayerKind, Trace
 
 __all__ = ["render_page", "render_json", "page_context", "reproduce_command", "torchinfo_mult_adds"]
@@ -110,7 +111,41 @@ def _short_citation(trace: Trace) -> str:
     return f"{who}, {card.year}"
 
 
-def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | None = None) -> dict[str, Any]:
+_AXES = {1: ("L",), 2: ("H", "W"), 3: ("T", "H", "W")}
+
+
+def minimum_text(trace: Trace) -> str:
+    """The smallest input that runs, per axis and named, with the largest where a classifier caps it.
+
+    Where the reference implementation documents a minimum (torchvision's ``min_size``),
+    says whether the measured one agrees, and if not, which is the hard limit.
+    """
+    low, high = trace.minimum_input, trace.maximum_input
+    if not low:
+        return "not determined"
+    axes = _AXES.get(len(low), tuple(f"d{i + 1}" for i in range(len(low))))
+    text = f"{shape_text(low)} ({' × '.join(axes)})"
+    if high and any(h is not None for h in high):
+        top = " × ".join("any" if h is None else str(h) for h in high)
+        text += f"; only sizes from {shape_text(low)} to {top} run (a fixed-width classifier follows the features)"
+    documented = trace.documented_min_size
+    if documented is not None:
+        side = low[-1]
+        if documented == side:
+            text += f"; torchvision documents the same ({documented})"
+        elif documented > side:
+            text += (
+                f"; torchvision documents {documented}, a floor for its trained weights rather than a "
+                f"hard limit: the network itself runs from {side}"
+            )
+        else:
+            text += f"; torchvision documents {documented}, but the network needs at least {side}"
+    return text
+
+
+def page_context(
+    trace: Trace, depth: int = 2, diagrams: str = "", title: str | None = None, site: bool = False
+) -> dict[str, Any]:
     """Everything the page template shows, computed from ``trace``.
 
     Args:
@@ -118,8 +153,12 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
         depth: Depth of the summary table.
         diagrams: Markdown of the structure section, if diagrams are rendered.
         title: The page title; the model's display name by default.
+        site: For the documentation site: tables as HTML with an anchor on every row,
+            long ones collapsible; the plain text table kept behind a disclosure.
     """
     kwargs = dict(trace.builder_kwargs)
+    table = render_table(trace, depth=depth)
+    rows = arithmetic_rows(trace)
     params = f"{trace.total_params:,}"
     if trace.trainable_params == trace.total_params:
         params += " (all trainable)"
@@ -127,15 +166,7 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
         params += f" ({trace.trainable_params:,} trainable)"
     if trace.shared_params:
         params += f"; {trace.shared_params:,} shared, counted once"
-    spatial = len(trace.inputs[0].shape) - 1 if trace.inputs else 0
-    minimum = shape_text(trace.minimum_input) if trace.minimum_input else "not determined"
-    if trace.minimum_input and spatial:
-        minimum += f" ({'×'.join('HWD'[i] for i in range(min(spatial, 3)))})"
-    if trace.minimum_input and trace.maximum_input:
-        minimum += (
-            f"; only sizes {trace.minimum_input[0]} to {trace.maximum_input[0]} run "
-            "(a fixed-width classifier follows the features)"
-        )
+    minimum = minimum_text(trace)
     torchinfo = torchinfo_mult_adds(trace)
     note = ""
     if torchinfo != trace.mult_adds and trace.mult_adds:
@@ -159,14 +190,21 @@ def page_context(trace: Trace, depth: int = 2, diagrams: str = "", title: str | 
                 shape_text(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
             )
             + f" (batch {trace.batch})",
-            "output": trace.output_text(),
-            "minimum": minimum,
-            "built_with": ", ".join(f"`{k}={v!r}`" for k, v in kwargs.items()),
+            "output": table_cell(trace.output_text()),
+            "minimum": table_cell(minimum),
+            "built_with": ", ".join(code_span(f"{k}={v!r}").replace("|", "\\|") for k, v in kwargs.items()),
             "torchinfo_note": note,
         },
         "diagrams": diagrams,
-        "table": render_table(trace, depth=depth),
+        "table": table,
+        "fence": "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", table)), default=0)),
+        "site": site,
+        "table_html": render_table_html(trace, depth=depth) if site else "",
+        "table_rows": sum(1 for layer in trace.layers if layer.depth <= depth),
+        "table_depth": depth,
         "arithmetic": render_arithmetic(trace),
+        "arithmetic_html": render_arithmetic_html(trace, rows) if site else "",
+        "arithmetic_rows": len(rows),
         "deviations": trace.deviations,
         "reproduce": {"cli": reproduce_command(trace), "python": _python(trace)},
         "builder_doc": "",
@@ -182,6 +220,7 @@ def render_page(
     template_dirs: Sequence[str | Path] = (),
     title: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    site: bool = False,
 ) -> str:
     """The Markdown page of a model.
 
@@ -194,12 +233,13 @@ def render_page(
         template_dirs: Folders searched before archdoc's own templates.
         title: The page title; the model's display name by default.
         extra: More template variables, e.g. ``builder_doc`` (Markdown shown under "Builder").
+        site: The documentation site's form: HTML tables with an anchor on every row.
     """
     if diagrams is None:
         from archdoc.diagram.section import structure_section
 
         diagrams = structure_section(trace, diagram_depth)
-    context = page_context(trace, depth=depth, diagrams=diagrams, title=title)
+    context = page_context(trace, depth=depth, diagrams=diagrams, title=title, site=site)
     context.update(extra or {})
     text = environment(template_dirs).get_template(template).render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

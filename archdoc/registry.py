@@ -1,8 +1,8 @@
 """The model registry and the paper cards that the zoo registers with.
 
-A zoo file declares its family's :class:`PaperCard` once and registers each
-public builder with :func:`register_model`. Names are unique: registering one
-twice raises. Looking up an unknown name raises :class:`UnknownModelError`
+A zoo file declares its family's [`PaperCard`][archdoc.registry.PaperCard] once and registers each
+public builder with [`register_model()`][archdoc.registry.register_model]. Names are unique: registering one
+twice raises. Looking up an unknown name raises [`UnknownModelError`][archdoc.errors.UnknownModelError]
 carrying the close matches.
 
 This module does not import torch, so listing names and reading cards is cheap.
@@ -221,7 +221,7 @@ def _load_plugins() -> None:
     """Load the ``archdoc.models`` entry points of installed packages.
 
     An entry point names a module (importing it registers its builders with
-    :func:`register_model`) or a callable (called without arguments to register
+    [`register_model()`][archdoc.registry.register_model]) or a callable (called without arguments to register
     them). A failure names the entry point and is raised again on the next
     lookup (the same error, without loading it twice) rather than leaving the
     zoo silently incomplete.

@@ -17,7 +17,7 @@ __all__ = ["render", "render_request", "render_trace", "zoo_rows"]
 
 
 def render_trace(result: Trace, options: RenderOptions = RenderOptions()) -> str:
-    """Render an existing trace in one of the CLI's formats (see :data:`archdoc.request.FORMATS`)."""
+    """Render an existing trace in one of the CLI's formats (see `archdoc.request.FORMATS`)."""
     fmt = options.fmt
     if fmt == "markdown":
         return render_page(result, depth=options.table_depth, diagram_depth=options.depth)
@@ -57,7 +57,7 @@ def render(
     table_depth: int = 2,
     **kwargs: Any,
 ) -> str:
-    """:func:`render_request` with the request's parts as arguments (``kwargs`` are builder arguments)."""
+    """`render_request()` with the request's parts as arguments (``kwargs`` are builder arguments)."""
     specs = as_input_specs(inputs) if inputs is not None else ()
     request = ModelRequest.from_options(model, specs, settings=kwargs.items(), batch=batch, device=device)
     return render_request(request, RenderOptions(fmt, depth, table_depth))

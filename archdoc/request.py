@@ -3,10 +3,10 @@
 The same request comes from four places, and each reads it here:
 
 - the command line (``archdoc render resnet18 --input 1x116x116 --classes 2``),
-  through :meth:`ModelRequest.from_options`;
-- an embed marker's arguments, through :func:`parse_marker`;
-- a ``models:`` entry of the MkDocs plugin, through :func:`parse_site_entries`;
-- a lock file record, through :meth:`ModelRequest.from_record`.
+  through `ModelRequest.from_options()`;
+- an embed marker's arguments, through `parse_marker()`;
+- a ``models:`` entry of the MkDocs plugin, through `parse_site_entries()`;
+- a lock file record, through `ModelRequest.from_record()`.
 
 Options become builder arguments in one place (``--classes`` is the builder's
 ``num_classes``), so every source accepts and rejects the same things.
@@ -135,7 +135,7 @@ class ModelRequest:
         return " ".join(parts)
 
     def trace(self, input_range: bool = True) -> Any:
-        """Trace the model (see :func:`archdoc.trace`)."""
+        """Trace the model (see [`archdoc.trace()`][archdoc.tracing.trace])."""
         from archdoc.tracing import trace
 
         return trace(

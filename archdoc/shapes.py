@@ -97,10 +97,10 @@ def parse_input(text: str) -> InputSpec:
 
 
 def as_input_specs(value: object) -> tuple[InputSpec, ...]:
-    """Normalise what users pass as an input size into a tuple of :class:`InputSpec`.
+    """Normalise what users pass as an input size into a tuple of [`InputSpec`][archdoc.shapes.InputSpec].
 
     Accepts a string (``"3x224x224"``), a tuple of ints (one input), an
-    :class:`InputSpec`, or a list of any of these (several inputs).
+    [`InputSpec`][archdoc.shapes.InputSpec], or a list of any of these (several inputs).
 
     Raises:
         InputSpecError: If the value cannot be read as input sizes.

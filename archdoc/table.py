@@ -3,7 +3,7 @@
 It keeps torchinfo's columns, tree glyphs and totals block (the layout of the
 seed pages) and fixes what torchinfo 1.8 gets wrong: the mult-adds unit reads
 ``(M)``/``(G)``, shared parameters count once, and the user's model is never
-moved or run again — every figure comes from the :class:`~archdoc.tracing.Trace`.
+moved or run again — every figure comes from the [`Trace`][archdoc.tracing.Trace].
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import math
 from collections.abc import Sequence
 
 from archdoc.format import scale
+from archdoc.markdown import attribute, html_text, one_line
 from archdoc.shapes import DTYPE_BYTES
 from archdoc.tracing.record import Layer, Trace
 
-__all__ = ["render_table", "COLUMNS", "summary_totals", "own_params"]
+__all__ = ["render_table", "render_table_html", "table_rows", "totals", "COLUMNS", "summary_totals", "own_params"]
 
 COLUMNS = {
     "input_size": "Input Shape",
@@ -113,35 +114,23 @@ def summary_totals(trace: Trace) -> dict[str, int]:
     }
 
 
-def render_table(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
-    """The torchinfo-style summary of ``trace``.
-
-    Args:
-        trace: The trace to show.
-        depth: Deepest nesting level shown; deeper calls are folded into their parent.
-        columns: Keys of :data:`COLUMNS`, in order.
-
-    Returns:
-        The table as text, ending in a newline.
-    """
+def _check(columns: Sequence[str]) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ValueError(f"unknown columns {unknown}; choose from {list(COLUMNS)}")
+
+
+def table_rows(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_COLUMNS) -> list[tuple[Layer, str, str, list[str]]]:
+    """The rows torchinfo would show: ``(layer, tree glyphs, "Type: depth-idx", cells)`` per shown call."""
+    _check(columns)
     own = own_params(trace.layers)
     counters: dict[int, int] = {}
-    names: list[str] = []
+    rows = []
     for layer in trace.layers:
         counters[layer.depth] = counters.get(layer.depth, 0) + 1
-        suffix = f": {layer.depth}-{counters[layer.depth]}" if layer.depth > 0 else ""
-        names.append(f"{layer.type}{suffix}")
-    longest = max((len(n) + layer.depth * 5 + 1 for n, layer in zip(names, trace.layers)), default=0)
-    name_width = _NAME_WIDTH if longest < _NAME_WIDTH else math.ceil(longest / 5) * 5
-
-    divider = "=" * (len(columns) * _COL_WIDTH + name_width) + "\n"
-    out = [divider, _row("Layer (type:depth-idx)", [COLUMNS[c] for c in columns], name_width), divider]
-    for layer, name in zip(trace.layers, names):
         if layer.depth > depth:
             continue
+        suffix = f": {layer.depth}-{counters[layer.depth]}" if layer.depth > 0 else ""
         at_max = layer.depth == depth
         cells = {
             "input_size": _shape(layer.input_shape),
@@ -150,25 +139,75 @@ def render_table(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_
             "num_params": _params_cell(layer, at_max, own[layer.index]),
             "mult_adds": _macs_cell(layer, at_max),
         }
-        out.append(_row(_prefix(layer.depth) + name, [cells[c] for c in columns], name_width))
+        rows.append((layer, _prefix(layer.depth), f"{one_line(layer.type)}{suffix}", [cells[c] for c in columns]))
+    return rows
 
+
+def totals(trace: Trace) -> tuple[list[str], list[str]]:
+    """The totals block: parameter and mult-add lines, then torchinfo's size estimate."""
     unit, value = scale(trace.mult_adds, smallest="M")  # torchinfo's units: M, G, T
     sizes = summary_totals(trace)
-    out += [
-        divider,
-        f"Total params: {trace.total_params:,}\n",
-        f"Trainable params: {trace.trainable_params:,}\n",
-        f"Non-trainable params: {trace.total_params - trace.trainable_params:,}\n",
+    counts = [
+        f"Total params: {trace.total_params:,}",
+        f"Trainable params: {trace.trainable_params:,}",
+        f"Non-trainable params: {trace.total_params - trace.trainable_params:,}",
     ]
     if trace.shared_params:
-        out.append(f"Shared params (counted once): {trace.shared_params:,}\n")
-    out += [
-        f"Total mult-adds ({unit}): {_number(value)}\n",
-        divider,
-        f"Input size (MB): {sizes['input_bytes'] / 1e6:0.2f}\n",
-        f"Forward/backward pass size (MB): {sizes['forward_backward_bytes'] / 1e6:0.2f}\n",
-        f"Params size (MB): {sizes['param_bytes'] / 1e6:0.2f}\n",
-        f"Estimated Total Size (MB): {sizes['total_bytes'] / 1e6:0.2f}\n",
-        divider.rstrip("\n"),
+        counts.append(f"Shared params (counted once): {trace.shared_params:,}")
+    counts.append(f"Total mult-adds ({unit}): {_number(value)}")
+    memory = [
+        f"Input size (MB): {sizes['input_bytes'] / 1e6:0.2f}",
+        f"Forward/backward pass size (MB): {sizes['forward_backward_bytes'] / 1e6:0.2f}",
+        f"Params size (MB): {sizes['param_bytes'] / 1e6:0.2f}",
+        f"Estimated Total Size (MB): {sizes['total_bytes'] / 1e6:0.2f}",
     ]
+    return counts, memory
+
+
+def render_table(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+    """The torchinfo-style summary of ``trace``.
+
+    Args:
+        trace: The trace to show.
+        depth: Deepest nesting level shown; deeper calls are folded into their parent.
+        columns: Keys of `COLUMNS`, in order.
+
+    Returns:
+        The table as text, ending in a newline.
+    """
+    rows = table_rows(trace, depth, columns)
+    longest = max((len(name) + layer.depth * 5 + 1 for layer, _, name, _ in rows), default=0)
+    name_width = _NAME_WIDTH if longest < _NAME_WIDTH else math.ceil(longest / 5) * 5
+    divider = "=" * (len(columns) * _COL_WIDTH + name_width) + "\n"
+    out = [divider, _row("Layer (type:depth-idx)", [COLUMNS[c] for c in columns], name_width), divider]
+    out += [_row(prefix + name, cells, name_width) for _, prefix, name, cells in rows]
+    counts, memory = totals(trace)
+    out += [divider, *(line + "\n" for line in counts), divider, *(line + "\n" for line in memory), divider.rstrip("\n")]
     return "".join(out) + "\n"
+
+
+def render_table_html(trace: Trace, depth: int = 3, columns: Sequence[str] = DEFAULT_COLUMNS) -> str:
+    """The same summary as an HTML table, for the site: tree glyphs, the same columns, the totals block.
+
+    Every row has an ``id`` (``summary-layer3-1-conv2``), so links and searches land on it.
+    """
+    rows = table_rows(trace, depth, columns)
+    head = "".join(f"<th>{html_text(COLUMNS[c])}</th>" for c in columns)
+    body = []
+    for layer, prefix, name, cells in rows:
+        anchor = "summary-" + ("".join(ch if ch.isalnum() else "-" for ch in layer.name.lower()).strip("-") or "model")
+        tree = f'<span class="archdoc-tree">{html_text(prefix)}</span>' if prefix else ""
+        tds = "".join(f"<td>{html_text(cell)}</td>" for cell in cells)
+        body.append(
+            f'<tr id="{attribute(anchor)}" title="{attribute(layer.name or layer.type)}">'
+            f'<td class="archdoc-layer">{tree}{html_text(name)}</td>{tds}</tr>'
+        )
+    counts, memory = totals(trace)
+    foot = "".join(f'<tr><td colspan="{len(columns) + 1}">{html_text(line)}</td></tr>' for line in [*counts, *memory])
+    return (
+        '<div class="archdoc-summary" markdown="0">\n<table>\n'
+        f"<thead><tr><th>Layer (type:depth-idx)</th>{head}</tr></thead>\n"
+        "<tbody>\n" + "\n".join(body) + "\n</tbody>\n"
+        f'<tfoot class="archdoc-totals">{foot}</tfoot>\n'
+        "</table>\n</div>\n"
+    )

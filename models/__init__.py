@@ -2,7 +2,7 @@
 
 One file per family, each read top to bottom: paper card, blocks, model,
 configurations in the paper's terms, builders. Importing this package
-registers every builder with :mod:`archdoc.registry`.
+registers every builder with `archdoc.registry`.
 """
 
 from archdoc.zoo import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401 (registers)

@@ -247,7 +247,24 @@
     }
   }
 
+  /* A link to a row inside a collapsed section opens the section first. */
+  function reveal() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") {
+        node.open = true;
+      }
+    }
+    if (target) {
+      target.classList.add("archdoc-target");
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+
   function start() {
+    reveal();
+    window.addEventListener("hashchange", reveal);
     drawAll();
     var last = scheme();
     new MutationObserver(function () {

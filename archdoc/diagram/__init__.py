@@ -6,8 +6,8 @@
 - Containers are boxes; normalisation, activations and reshapes sit on the edges.
 - Labels use the field's notation (``Conv 3×3 /2, 128``) and never break inside a term.
 
-:func:`network_figure` gives the whole network within Mermaid's limits, saying
-what it left out to fit; :func:`block_figures` one diagram per kind of block.
+[`network_figure()`][archdoc.diagram.network_figure] gives the whole network within Mermaid's limits, saying
+what it left out to fit; [`block_figures()`][archdoc.diagram.block_figures] one diagram per kind of block.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _truncated(structure: Structure, trace: Trace, limits: tuple[int, int]) -> F
 
 
 def network_diagram(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_EDGES, MAX_TEXT)) -> str:
-    """The whole-network diagram's Mermaid source (see :func:`network_figure`)."""
+    """The whole-network diagram's Mermaid source (see [`network_figure()`][archdoc.diagram.network_figure])."""
     return network_figure(trace, depth, limits).text
 
 

@@ -1,7 +1,7 @@
 """Mermaid text from a diagram graph: valid by construction, boxes drawn consistently.
 
 Node ids are generated (``n1``, ``n2``, ...), never taken from module names, and
-every label goes through :func:`escape_label`, so no name can break the parser.
+every label goes through `escape_label()`, so no name can break the parser.
 
 An arrow into a box whose contents start at one node points at the box itself,
 so it stops at the border and never runs through the box's title; a box entered

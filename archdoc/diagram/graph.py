@@ -1,11 +1,11 @@
 """The graph a diagram draws: vertices, labelled edges, and the steps that simplify it.
 
-After :func:`archdoc.diagram.build.build` has made one vertex per unit, op or
+After `archdoc.diagram.build.build()` has made one vertex per unit, op or
 collapsed block, two steps, each linear in the size of the graph:
 
-1. :meth:`Graph.fold` moves normalisation, activations and reshapes onto the
+1. `Graph.fold()` moves normalisation, activations and reshapes onto the
    edges that leave them;
-2. :meth:`Graph.compress` draws a run of blocks that are alike as one node with
+2. `Graph.compress()` draws a run of blocks that are alike as one node with
    its count (``Bottleneck ×35``), and a densely connected run as one node too.
 """
 

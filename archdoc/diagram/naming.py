@@ -148,13 +148,13 @@ def slug(text: str) -> str:
 
 
 def name_kinds(blocks: Sequence[str], signature: Any, children: Any, block_layer: Any) -> dict[str, Kind]:
-    """One :class:`Kind` per distinct signature among ``blocks``, named by what tells them apart.
+    """One `Kind` per distinct signature among ``blocks``, named by what tells them apart.
 
     Args:
         blocks: Qualified names of the blocks, in call order.
         signature: Maps a block to what makes two blocks draw the same.
         children: Maps a block to the names of its direct submodules.
-        block_layer: Maps a block to its first call's :class:`Layer`.
+        block_layer: Maps a block to its first call's [`Layer`][archdoc.tracing.Layer].
 
     Returns:
         The kind of every block.

@@ -1,4 +1,4 @@
-"""The documentation site: the MkDocs plugin (:mod:`.plugin`), the overview page (:mod:`.overview`) and its chart (:mod:`.chart`).
+"""The documentation site: the MkDocs plugin (`.plugin`), the overview page (`.overview`) and its chart (`.chart`).
 
-Only :mod:`.plugin` imports MkDocs; the overview and the chart are plain functions of traces.
+Only `.plugin` imports MkDocs; the overview and the chart are plain functions of traces.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from archdoc.format import scaled
 from archdoc.jinja import environment
+from archdoc.markdown import attribute, table_cell
 from archdoc.site.chart import ChartPoint, scatter_svg
 from archdoc.tracing.record import LayerKind, Trace
 
@@ -61,14 +63,20 @@ def overview_row(trace: Trace, title: str, link: str) -> OverviewRow:
     )
 
 
+def _sides(values: Sequence[int | None]) -> str:
+    """``(32, 32)`` → ``32`` (a square's side); ``(1, 32, 32)`` → ``1×32×32``."""
+    shown = ["any" if v is None else str(v) for v in values]
+    return shown[0] if len(set(shown)) == 1 else "×".join(shown)
+
+
 def _size_range(trace: Trace) -> str:
-    """``32×32 and up``, or ``195×195 to 226×226`` when a fixed-width classifier also caps the size."""
+    """``32 and up``, or ``195 to 226`` when a fixed-width classifier also caps the size (square sides)."""
     if not trace.minimum_input:
         return "–"
-    text = "×".join(map(str, trace.minimum_input))
+    text = _sides(trace.minimum_input)
     if trace.maximum_input:
-        return text + " to " + "×".join(map(str, trace.maximum_input))
-    return text + " and up"
+        return f"{text} to {_sides(trace.maximum_input)}"
+    return f"{text} and up"
 
 
 def _family_title(trace: Trace) -> str:
@@ -83,22 +91,34 @@ def family_title(trace: Trace) -> str:
     return _family_title(trace) if trace.family else "Your models"
 
 
-def render_overview(rows: Sequence[OverviewRow], template_dirs: Sequence[str | Path] = ()) -> str:
-    """The overview page: a comparison table and a chart of parameters against mult-adds."""
+def render_overview(
+    rows: Sequence[OverviewRow], template_dirs: Sequence[str | Path] = (), urls: Sequence[str] = ()
+) -> str:
+    """The overview page: a comparison table and a chart of parameters against mult-adds.
+
+    Args:
+        rows: One per model, in the order of the site's navigation.
+        template_dirs: Folders searched before archdoc's own templates.
+        urls: Each row's page as the chart links to it from the overview (the table links by file).
+    """
+    order = {family: i for i, family in enumerate(dict.fromkeys(r.family for r in rows))}
+    ranked = sorted(range(len(rows)), key=lambda i: order[rows[i].family])  # grouped by family, stable
     table = [
         {
-            "title": row.title,
-            "link": row.link,
-            "year": row.year or "–",
-            "params": f"{row.params:,}",
-            "params_short": scaled(row.params),
-            "mult_adds": scaled(row.mult_adds),
-            "depth": row.depth,
-            "input": row.input,
-            "minimum": row.minimum,
+            "title": table_cell(rows[i].title),
+            "link": rows[i].link,
+            "family": table_cell(rows[i].family),
+            "year": rows[i].year or "–",
+            "params": scaled(rows[i].params),
+            "mult_adds": scaled(rows[i].mult_adds),
+            "depth": rows[i].depth,
+            "input": table_cell(rows[i].input),
+            "minimum": table_cell(rows[i].minimum),
         }
-        for row in rows
+        for i in ranked
     ]
-    chart = scatter_svg([ChartPoint(r.title, r.family, r.params, r.mult_adds) for r in rows])
-    text = environment(template_dirs).get_template("overview.md.j2").render(rows=table, chart=chart)
+    links = list(urls) or [""] * len(rows)
+    chart = scatter_svg([ChartPoint(r.title, r.family, r.params, r.mult_adds, link) for r, link in zip(rows, links)])
+    families = attribute(json.dumps([rows[i].family for i in ranked], ensure_ascii=False))
+    text = environment(template_dirs).get_template("overview.md.j2").render(rows=table, chart=chart, families=families)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

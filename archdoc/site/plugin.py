@@ -30,6 +30,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
 
 from archdoc.errors import ArchdocError
 from archdoc.request import SiteEntry, parse_site_entries
@@ -43,6 +44,7 @@ ASSETS = Path(__file__).parent.parent / "assets"
 # Served from the site itself, so no page asks a CDN for anything.
 SCRIPTS = ("mermaid.min.js", "archdoc.js")
 STYLES = ("archdoc.css",)
+OVERVIEW_SCRIPT = "overview.js"  # sorting and the family filter, on the overview alone
 # Mermaid's maxEdges and maxTextSize on the site; assets/archdoc.js sets the same numbers.
 MERMAID_LIMITS = (2000, 300_000)
 # A diagram archdoc.js draws, or one Material draws from a project's own ```mermaid fence.
@@ -78,6 +80,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         self.entries: list[SiteEntry] = []
         self.traces: dict[str, Any] = {}
         self.pages: dict[str, SiteEntry] = {}
+        self.rows: list[tuple[str, str, str, str]] = []
         self._link_root: Path | None = None
 
     # ------------------------------------------------------------------ config
@@ -131,6 +134,19 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         python = handlers.setdefault("python", {})
         python["paths"] = [str(self._link_root), *python.get("paths", ["."])]
 
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        """Add every layer's table row to the search index, so a search for a layer lands on its row."""
+        index = Path(config.site_dir) / "search" / "search_index.json"
+        if not self.rows or not index.is_file():
+            return
+        import json
+
+        data = json.loads(index.read_text(encoding="utf-8"))
+        data.setdefault("docs", []).extend(
+            {"location": f"{url}#{anchor}", "title": name, "text": what} for url, anchor, name, what in self.rows
+        )
+        index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
     def on_shutdown(self) -> None:
         if self._link_root is not None:
             shutil.rmtree(self._link_root, ignore_errors=True)
@@ -143,11 +159,14 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         self.pages = {}
         if not self.entries:
             return files
-        for name in (*SCRIPTS, *STYLES) if self.config.mermaid else STYLES:
+        for name in (*SCRIPTS, *STYLES, OVERVIEW_SCRIPT) if self.config.mermaid else (*STYLES, OVERVIEW_SCRIPT):
             files.append(File.generated(config, f"assets/archdoc/{name}", abs_src_path=str(ASSETS / name)))
         template_dirs = [self.config.templates] if self.config.templates else []
         rows = []
+        urls = []
         groups: dict[str, list[dict[str, str]]] = {}
+        overview_url = File.generated(config, f"{self.directory}/index.md", content="").url
+        self.rows = []
         for entry in self.entries:
             result = self._trace(entry)
             uri = f"{self.directory}/{entry.slug}.md"
@@ -155,16 +174,19 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
                 raise PluginError(f"archdoc: {entry.label}: docs/{uri} exists; generated pages are never stored in docs/")
             title = entry.title or result.display_name
             text = self._page(entry, result, title, template_dirs)
-            files.append(File.generated(config, uri, content=text))
+            page_file = File.generated(config, uri, content=text)
+            files.append(page_file)
             self.pages[uri] = entry
+            self.rows += [(page_file.url, anchor, name, what) for anchor, name, what in _searchable_rows(result)]
             rows.append(overview_row(result, title, f"{entry.slug}.md"))
+            urls.append(get_relative_url(page_file.url, overview_url))
             groups.setdefault(family_title(result), []).append({title: uri})
         section: list[Any] = []
         if self.config.overview:
             uri = f"{self.directory}/index.md"
             if files.get_file_from_path(uri) is None:
                 try:
-                    text = render_overview(rows, template_dirs)
+                    text = render_overview(rows, template_dirs, urls)
                 except Exception as exc:  # a project's own template
                     raise PluginError(f"archdoc: overview page: {exc}") from None
                 files.append(File.generated(config, uri, content=text))
@@ -186,13 +208,12 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
 
     def on_post_page(self, output: str, page: Any, config: MkDocsConfig) -> str:
         """Load mermaid.js (and archdoc.js, which draws with it) only on pages that have diagrams."""
-        if not self.config.mermaid or not _MERMAID_ON_PAGE.search(output):
+        names = list(SCRIPTS) if self.config.mermaid and _MERMAID_ON_PAGE.search(output) else []
+        if 'class="archdoc-overview"' in output:
+            names.append(OVERVIEW_SCRIPT)
+        if not names:
             return output
-        from mkdocs.utils import get_relative_url
-
-        tags = "".join(
-            f'<script src="{get_relative_url(f"assets/archdoc/{name}", page.url)}"></script>' for name in SCRIPTS
-        )
+        tags = "".join(f'<script src="{get_relative_url(f"assets/archdoc/{name}", page.url)}"></script>' for name in names)
         # Before Material's own scripts, so Material finds mermaid and never asks a CDN for it.
         bundle = re.search(r'<script src="[^"]*assets/javascripts/bundle\.[^"]*"', output)
         at = bundle.start() if bundle else output.rfind("</body>")
@@ -215,6 +236,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
                 template_dirs=template_dirs,
                 title=title,
                 extra=extra,
+                site=True,
             )
         except ArchdocError as exc:
             raise PluginError(f"archdoc: {entry.label}: {exc}") from None
@@ -289,6 +311,17 @@ def _package_links(modules: list[str]) -> Path | None:
                 continue
             link.symlink_to(child, target_is_directory=child.is_dir())
     return root
+
+
+def _searchable_rows(trace: Any) -> list[tuple[str, str, str]]:
+    """``(anchor, layer name, what it does)`` for every row of a page's shape arithmetic."""
+    from archdoc.arithmetic import arithmetic_rows, row_anchor
+
+    try:
+        rows = arithmetic_rows(trace)
+    except ArchdocError:
+        return []
+    return [(row_anchor(r.layer), r.layer, f"{r.operation}: {r.formula}") for r in rows]
 
 
 def _check_markdown(config: MkDocsConfig) -> None:

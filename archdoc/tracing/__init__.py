@@ -1,14 +1,14 @@
-"""Trace a model once on the meta device into one immutable :class:`Trace`.
+"""Trace a model once on the meta device into one immutable [`Trace`][archdoc.tracing.Trace].
 
 The trace is the single source of truth: tables, arithmetic, diagrams and pages
-are pure functions of it. :func:`trace` reads in call order:
+are pure functions of it. [`trace()`][archdoc.tracing.trace] reads in call order:
 
 1. read the input sizes and check the device;
-2. build the model on the device, or copy a user's instance there (:mod:`.build`);
-3. hook every module and run once, recording calls and mult-adds (:mod:`.recorder`);
-4. on failure, explain it (:mod:`.diagnose`);
-5. collect layers and parameter counts (:mod:`.collect`), the dataflow graph
-   recorded on the way (:mod:`.dataflow`), and the range of input sizes (:mod:`.input_range`).
+2. build the model on the device, or copy a user's instance there (`.build`);
+3. hook every module and run once, recording calls and mult-adds (`.recorder`);
+4. on failure, explain it (`.diagnose`);
+5. collect layers and parameter counts (`.collect`), the dataflow graph
+   recorded on the way (`.dataflow`), and the range of input sizes (`.input_range`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from archdoc.shapes import as_input_specs
 from archdoc.tracing.build import check_device, resolve
 from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
-from archdoc.tracing.input_range import SizeProbe, find_input_range, size_predictor, spatial_input
+from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, size_predictor, spatial_input
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 
@@ -32,6 +32,25 @@ __all__ = ["trace", "Trace", "Layer", "FlowNode", "LayerKind", "Shape"]
 # Layers that give a network a minimum input size; a transformer on (sequence,
 # features) inputs has none, and its "channels" are not held fixed.
 _WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPOOL, LayerKind.AVGPOOL})
+
+
+def _input_range(model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any) -> tuple[Any, Any]:
+    """Per spatial axis, the smallest input that runs and, where one exists, the largest."""
+    dims = len(spec.shape) - 1
+    predictor = size_predictor(flow, layers, dims)
+    ran = all(t.numel() > 0 for t in tensors(output))
+    low: list[int | None] = [None] * dims
+    high: list[int | None] = [None] * dims
+    for axes in axis_groups(dims):
+        traced = [spec.shape[1 + a] for a in axes]
+        square = len(set(traced)) == 1
+        probe = SizeProbe(model, spec, device, known={traced[0]: ran} if square else None, axes=axes)
+        found = find_input_range(probe, max(traced), predictor if square else None)
+        for a in axes:
+            low[a], high[a] = found
+    if any(v is None for v in low):
+        return None, None
+    return tuple(low), (tuple(high) if any(v is not None for v in high) else None)
 
 
 def trace(
@@ -48,7 +67,7 @@ def trace(
     Args:
         model_or_name: A registry name such as ``"resnet18"``, an import path
             ``"package.module:attribute"`` naming a module class, a factory or a
-            module (see :mod:`archdoc.loading`), or an ``nn.Module``. A module is
+            module (see `archdoc.loading`), or an ``nn.Module``. A module is
             copied to ``device`` first and never changed.
         input_size: Input size without batch: ``(3, 224, 224)``, ``"3x224x224"``,
             or a list of those for several inputs. ``None`` uses the model's default.
@@ -56,11 +75,11 @@ def trace(
         batch: Batch size.
         device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
         input_range: Search the smallest (and largest) square input the model runs on,
-            a few more passes on meta; off, :attr:`Trace.minimum_input` stays ``None``.
+            a few more passes on meta; off, `Trace.minimum_input` stays ``None``.
         **builder_kwargs: Builder arguments for registry and import-path models, e.g. ``num_classes=2``.
 
     Returns:
-        The :class:`Trace`.
+        The [`Trace`][archdoc.tracing.Trace].
 
     Raises:
         UnknownModelError: The name is not registered.
@@ -99,15 +118,7 @@ def trace(
     flow = tuple(recorder.flow.nodes)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
-        spec, dims = inputs[0], len(inputs[0].shape) - 1
-        traced = max(spec.shape[1:])
-        square = all(d == traced for d in spec.shape[1:])
-        ran = all(t.numel() > 0 for t in tensors(output))
-        probe = SizeProbe(model, spec, device, known={traced: ran} if square else None)
-        predict = size_predictor(flow, layers, dims) if square else None
-        low, high = find_input_range(probe, traced, predict)
-        smallest = None if low is None else (low,) * dims
-        largest = None if high is None else (high,) * dims
+        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output)
 
     params = list(model.parameters())
     return Trace(

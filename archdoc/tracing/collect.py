@@ -1,4 +1,4 @@
-"""Freeze recorded calls into :class:`~archdoc.tracing.record.Layer` records, counting parameters.
+"""Freeze recorded calls into [`Layer`][archdoc.tracing.Layer] records, counting parameters.
 
 Parameter counts are per module and its children, each tensor once; a tensor
 held by more than one module (tied weights) is marked shared.
@@ -46,7 +46,7 @@ def _counts(module: nn.Module, name: str, holders: dict[int, list[str]]) -> tupl
 
 
 def collect_layers(model: nn.Module, calls: list[Call], holders: dict[int, list[str]]) -> tuple[Layer, ...]:
-    """One :class:`Layer` per recorded call, in call order; ``holders`` is :func:`owners` of ``model``."""
+    """One [`Layer`][archdoc.tracing.Layer] per recorded call, in call order; ``holders`` is `owners()` of ``model``."""
     names: dict[int, str] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), name)

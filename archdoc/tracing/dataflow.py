@@ -12,7 +12,7 @@ well, and it costs no second pass.
 - Between units, every aten op is a node, named as Python code calls it
   (``add``, ``cat``, ``view``).
 - A parameter or buffer is never a node. An op that reads one lists it in
-  :attr:`FlowNode.reads`; so does every op downstream of tensors made from
+  `FlowNode.reads`; so does every op downstream of tensors made from
   weights alone (a class token expanded to the batch).
 - Tensors made from nothing (``torch.zeros``) are constants, not inputs.
 """
@@ -89,7 +89,7 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
 
 
 class FlowRecorder:
-    """Builds the dataflow while the :class:`~archdoc.tracing.recorder.Recorder` sees calls and ops.
+    """Builds the dataflow while the `Recorder` sees calls and ops.
 
     Args:
         model: The model being run.

@@ -1,4 +1,4 @@
-"""The square input sizes a model runs on, found on meta tensors.
+"""The input sizes a model runs on, found on meta tensors.
 
 Convolutional networks shrink their input step by step, so below some size a
 layer gets nothing to work on; a flatten feeding a fixed-width linear layer also
@@ -35,6 +35,11 @@ def with_spatial(spec: InputSpec, size: int) -> InputSpec:
     return InputSpec((spec.shape[0],) + (size,) * (len(spec.shape) - 1), spec.dtype)
 
 
+def axis_groups(dims: int) -> list[tuple[int, ...]]:
+    """The spatial axes searched together: height and width as one square; frames (T of T×H×W) on their own."""
+    return [tuple(range(dims))] if dims <= 2 else [(0,), tuple(range(1, dims))]
+
+
 def spatial_input(inputs: tuple[InputSpec, ...]) -> bool:
     """Whether the model takes one float input with channels and at least one spatial dimension."""
     return len(inputs) == 1 and inputs[0].is_float and len(inputs[0].shape) >= 2
@@ -49,20 +54,36 @@ class _Reached(Exception):
 
 
 class SizeProbe:
-    """Runs one model at square sizes of one input, remembering each answer.
+    """Runs one model at sizes of one input along some of its axes, remembering each answer.
 
     Args:
         model: The model, on ``device``.
         spec: The input whose spatial sizes vary.
         device: Where ``model`` lives; passes run on meta tensors whenever it is meta.
+        known: Answers already known (the traced size ran).
+        axes: The spatial axes (0 is the first after channels) that take the size tried; all by default.
     """
 
-    def __init__(self, model: nn.Module, spec: InputSpec, device: str, known: dict[int, bool] | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, spec: InputSpec, device: str, known: dict[int, bool] | None = None,
+        axes: tuple[int, ...] | None = None,
+    ) -> None:
         self.model = model
         self.spec = spec
         self.device = device
+        self.axes = tuple(range(len(spec.shape) - 1)) if axes is None else axes
         self.passes = 0
         self._answers: dict[int, bool] = dict(known or {})
+
+    def sizes(self, size: int) -> tuple[int, ...]:
+        """The spatial sizes tried for ``size``: it on the probed axes, the traced sizes elsewhere."""
+        spatial = list(self.spec.shape[1:])
+        for axis in self.axes:
+            spatial[axis] = size
+        return tuple(spatial)
+
+    def _input(self, size: int) -> InputSpec:
+        return InputSpec((self.spec.shape[0], *self.sizes(size)), self.spec.dtype)
 
     def runs(self, size: int) -> bool:
         """Whether the model gives non-empty outputs at ``size`` (each size is tried once)."""
@@ -74,7 +95,7 @@ class SizeProbe:
         self.passes += 1
         try:
             with torch.no_grad(), FastMeta():
-                out = self.model(*make_inputs((with_spatial(self.spec, size),), 1, self.device))
+                out = self.model(*make_inputs((self._input(size),), 1, self.device))
         except Exception:
             return False
         return all(t.numel() > 0 for t in tensors(out))
@@ -123,7 +144,7 @@ class SizeProbe:
         handle = layer.register_forward_pre_hook(stop)
         try:
             with torch.no_grad(), FastMeta():
-                self.model(*make_inputs((with_spatial(self.spec, size),), 1, self.device))
+                self.model(*make_inputs((self._input(size),), 1, self.device))
         except _Reached as reached:
             return reached.shape[-1] if reached.shape else None
         except Exception:
@@ -203,8 +224,8 @@ def _through_window(layer: Layer, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(window_size(n, k, s, p, d, ceil) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
 
 
-def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> Callable[[int], bool] | None:
-    """A function telling whether the model runs at a square size, from the graph alone; ``None`` if it cannot tell.
+def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> Callable[[tuple[int, ...]], bool] | None:
+    """A function telling whether the model runs at given spatial sizes, from the graph alone; ``None`` if it cannot tell.
 
     Each tensor of the graph is followed as the spatial sizes it has (while they
     still depend on the input), as a feature count after a flatten, or as fixed
@@ -230,8 +251,8 @@ def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int)
                 return True
         return False
 
-    def predict(size: int) -> bool:
-        state: dict[str, tuple[str, Any]] = {placeholders[0].name: ("spatial", (size,) * dims)}
+    def predict(spatial: tuple[int, ...]) -> bool:
+        state: dict[str, tuple[str, Any]] = {placeholders[0].name: ("spatial", tuple(spatial))}
         for node in flow:
             if node.op in ("placeholder", "output") or node.name in state:
                 continue
@@ -277,15 +298,15 @@ def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int)
         return True
 
     try:
-        predict(int(placeholders[0].shape[2]) if len(placeholders[0].shape) > 2 else 1)
+        predict(tuple(placeholders[0].shape[2:]))
     except _Unpredictable:
         return None
     except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
         return None
 
-    def safe(size: int) -> bool:
+    def safe(spatial: tuple[int, ...]) -> bool:
         try:
-            return predict(size)
+            return predict(spatial)
         except (_Unpredictable, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
             return False
 
@@ -299,11 +320,14 @@ def _product(values: Sequence[int]) -> int:
     return out
 
 
-def find_input_range(probe: SizeProbe, traced: int, predict: Callable[[int], bool] | None) -> tuple[int | None, int | None]:
-    """The smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
+def find_input_range(
+    probe: SizeProbe, traced: int, predictor: Callable[[tuple[int, ...]], bool] | None
+) -> tuple[int | None, int | None]:
+    """Along the probe's axes, the smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
 
     A predicted edge is confirmed by real passes on both sides of it; otherwise bisection finds it.
     """
+    predict = (lambda n: predictor(probe.sizes(n))) if predictor is not None else None
     smallest = None
     if predict is not None and predict(traced):
         guess = _first_false(lambda n: not predict(n), 1, traced)

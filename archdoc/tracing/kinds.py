@@ -85,7 +85,7 @@ _ACTIVATIONS = frozenset(
 
 
 def kind_of(module: nn.Module) -> str:
-    """The module's :class:`LayerKind`, from torch's base classes (activations by their torch.nn class)."""
+    """The module's [`LayerKind`][archdoc.tracing.LayerKind], from torch's base classes (activations by their torch.nn class)."""
     return _kind_of_type(type(module))
 
 
@@ -115,7 +115,7 @@ def _plain(value: Any) -> Any:
 
 
 def attrs_of(module: nn.Module) -> tuple[tuple[str, Any], ...]:
-    """The hyper-parameters of :data:`ATTRS` that the module sets itself, as plain values."""
+    """The hyper-parameters of `ATTRS` that the module sets itself, as plain values."""
     out = []
     own = module.__dict__
     constants = _constants(type(module))

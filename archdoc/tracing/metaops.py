@@ -4,8 +4,8 @@ On the meta device PyTorch computes convolutions, batch norm, ``addmm``, ``mean`
 ``cat`` and the elementwise ops in Python: a few milliseconds per batch norm, the
 first convolution imports sympy (half a second), and the first elementwise op
 imports ``torch._dynamo`` (over a second). Their output shapes need no kernel.
-:func:`meta_shortcut` gives them directly (a convolution's size from
-:mod:`archdoc.window`, the same arithmetic the pages print) and returns ``None``
+`meta_shortcut()` gives them directly (a convolution's size from
+`archdoc.window`, the same arithmetic the pages print) and returns ``None``
 whenever it is unsure, so the real kernel runs and raises its own error. Each
 shortcut is checked against PyTorch's meta kernel in the tests.
 """
@@ -260,7 +260,7 @@ def _meta_cat(tensors: list[Any], dim: Any) -> Any:
 
 
 class FastMeta(TorchDispatchMode):
-    """Runs a model with :func:`meta_shortcut` (for the input-size searches)."""
+    """Runs a model with `meta_shortcut()` (for the input-size searches)."""
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

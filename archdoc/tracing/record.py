@@ -1,6 +1,6 @@
 """The trace record: one immutable description of a model at an input.
 
-Every renderer reads a :class:`Trace` and nothing else. The record holds plain
+Every renderer reads a [`Trace`][archdoc.tracing.Trace] and nothing else. The record holds plain
 Python values (names, shapes, counts), no tensors or modules, so it can be kept,
 compared and rendered without torch doing any more work.
 """
@@ -44,10 +44,10 @@ class Layer:
     """One call of one module, in execution order.
 
     Attributes:
-        index: Position in :attr:`Trace.layers`.
+        index: Position in `Trace.layers`.
         name: Qualified module name (``"layer1.0.conv1"``); ``""`` for the model itself.
         type: The module's class name.
-        kind: A :class:`LayerKind` value.
+        kind: A [`LayerKind`][archdoc.tracing.LayerKind] value.
         depth: Nesting depth of the call; the model is 0.
         parent: Index of the enclosing call, ``None`` for the model.
         is_leaf: Whether the module has no child modules.
@@ -58,7 +58,7 @@ class Layer:
         params: Parameters held by the module and its children (each tensor once).
         trainable_params: Those of them that require grad.
         shared_params: Parameters of this module that some other module holds too.
-        param_bytes: Bytes of :attr:`params`.
+        param_bytes: Bytes of `params`.
         mult_adds: Multiply-accumulates of every op run during this call.
         attrs: Hyper-parameters read off the module, e.g. ``(("kernel_size", (7, 7)), ...)``.
     """
@@ -106,7 +106,7 @@ class Layer:
 
 @dataclass(frozen=True)
 class FlowNode:
-    """One node of the recorded dataflow graph (see :mod:`archdoc.tracing.dataflow`).
+    """One node of the recorded dataflow graph (see `archdoc.tracing.dataflow`).
 
     Attributes:
         name: A unique name: the module's (``layer1.0.conv1``), the op's (``add``), the
@@ -118,7 +118,7 @@ class FlowNode:
         scope: Qualified name of the module whose forward runs it (the module itself
             for ``call_module``); ``""`` for the model's own forward.
         shape: Shape of its (first) tensor output, batch included, if it has one.
-        kind: For ``call_module``, the module's :class:`LayerKind`; else ``""``.
+        kind: For ``call_module``, the module's [`LayerKind`][archdoc.tracing.LayerKind]; else ``""``.
         reads: Parameters and buffers the node reads outside any module that owns
             them (a position embedding added, a class token concatenated), by qualified name.
     """
@@ -159,9 +159,11 @@ class Trace:
         buffer_params: Elements in buffers (BatchNorm running statistics, ...).
         mult_adds: Multiply-accumulates of the whole forward pass.
         dataflow: The recorded dataflow graph, in the order the nodes ran.
-        minimum_input: Smallest spatial size the model accepts (all spatial dims equal), if known.
-        maximum_input: Largest such size, when one exists below twice the traced size
-            (a Flatten feeding a fixed-width Linear accepts only a narrow range).
+        minimum_input: Per spatial axis, the smallest size the model accepts, if known: height and
+            width searched as one square, the frames of a T×H×W input on their own.
+        maximum_input: Per spatial axis, the largest such size where one exists below twice the
+            traced size (a Flatten feeding a fixed-width Linear accepts only a narrow range); ``None``
+            on an axis without one, and ``None`` altogether when no axis has one.
         documented_min_size: The minimum input side the reference implementation documents
             (torchvision's ``min_size``), for zoo models that record it.
     """
@@ -186,7 +188,7 @@ class Trace:
     mult_adds: int
     dataflow: tuple[FlowNode, ...]
     minimum_input: Shape | None = field(default=None)
-    maximum_input: Shape | None = field(default=None)
+    maximum_input: tuple[int | None, ...] | None = field(default=None)
     output_names: tuple[str, ...] = field(default=())
     family_title: str | None = field(default=None)
     documented_min_size: int | None = field(default=None)

@@ -1,11 +1,11 @@
 """Record one forward pass: every module call with its shapes, the mult-adds of every op, the dataflow.
 
-Module hooks open and close a :class:`Call` per module call; a dispatch mode
+Module hooks open and close a `Call` per module call; a dispatch mode
 sees every aten op below autograd and adds its multiply-accumulates
 (``torch.utils.flop_counter``'s formulas, two FLOPs per multiply-accumulate) to
 every call open at the time. Composite ops that may hide a matrix product are
 decomposed first, as ``FlopCounterMode`` does, so nothing counted is missed.
-Calls and ops also go to a :class:`~archdoc.tracing.dataflow.FlowRecorder`.
+Calls and ops also go to a `FlowRecorder`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_
 
 @dataclass
 class Call:
-    """One module call while it is recorded (mutable; :mod:`archdoc.tracing.collect` freezes it)."""
+    """One module call while it is recorded (mutable; `archdoc.tracing.collect` freezes it)."""
 
     index: int
     module: nn.Module
@@ -56,7 +56,7 @@ def tensors(obj: Any) -> Iterator[torch.Tensor]:
 
 
 def output_names(obj: Any, prefix: str = "") -> Iterator[str]:
-    """Names of the tensors :func:`tensors` yields: dict keys (``logits``, ``aux.score``), else ``""``."""
+    """Names of the tensors `tensors()` yields: dict keys (``logits``, ``aux.score``), else ``""``."""
     if isinstance(obj, torch.Tensor):
         yield prefix
     elif isinstance(obj, dict):
@@ -80,7 +80,7 @@ _MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bi
 class Recorder(TorchDispatchMode):
     """Hooks every module of ``model`` and counts dispatcher-level FLOPs per open call.
 
-    Use :meth:`attach` before the forward pass and :meth:`detach` after it (in
+    Use `attach()` before the forward pass and `detach()` after it (in
     ``finally``); enter the recorder as a context manager around the pass.
     """
 

@@ -52,8 +52,10 @@
   }
 
   function decorate(svg, nodes, onFollow) {
-    Array.prototype.forEach.call(svg.querySelectorAll("g.node[data-id]"), function (g) {
-      var info = nodes[g.getAttribute("data-id")];
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node"), function (g) {
+      /* Mermaid names a node's group <diagram id>-flowchart-<node id>-<n>. */
+      var match = /-flowchart-([A-Za-z]\w*)-\d+$/.exec(g.id || "");
+      var info = nodes[g.getAttribute("data-id") || (match && match[1])];
       if (!info) {
         return;
       }

@@ -166,8 +166,12 @@ def emit(graph: Graph, structure: Structure, inside: str = "", comment: str = ""
             arrow = f'-->|"{text}"|' if text else "-->"
             lines.append(f"    {a} {arrow} {b}")
     lines += invisible
-    nodes = {
-        ids[key]: {k: v for k, v in (("path", graph.vertices[key].path), ("href", graph.vertices[key].link)) if v}
-        for key in order
-    }
-    return Figure("\n".join(lines) + "\n", {k: v for k, v in nodes.items() if v}, list(graph.notes))
+    nodes = {}
+    for key in order:
+        vertex = graph.vertices[key]
+        info = {"path": vertex.path} if vertex.path else {}
+        if vertex.link:
+            info["href"] = "#" + vertex.link
+        if info:
+            nodes[ids[key]] = info
+    return Figure("\n".join(lines) + "\n", nodes, list(graph.notes))

@@ -1,0 +1,118 @@
+"""Helpers for tests that build MkDocs sites: small projects, in-process builds, a local server."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import logging
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MARKDOWN = """
+markdown_extensions:
+  - tables
+  - footnotes
+  - attr_list
+  - md_in_html
+  - pymdownx.superfences:
+      custom_fences:
+        - name: mermaid
+          class: mermaid
+          format: !!python/name:pymdownx.superfences.fence_code_format
+"""
+
+
+def project(folder: Path, plugin: str, extra: str = MARKDOWN, pages: dict[str, str] | None = None) -> Path:
+    """A minimal MkDocs project using the archdoc plugin with the given YAML block; its mkdocs.yml."""
+    (folder / "docs").mkdir(exist_ok=True)
+    for name, text in {"index.md": "# Home\n", **(pages or {})}.items():
+        path = folder / "docs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    config = folder / "mkdocs.yml"
+    config.write_text(f"site_name: t\ntheme:\n  name: material\n  font: false\nplugins:\n{plugin}{extra}", encoding="utf-8")
+    return config
+
+
+class Messages(logging.Handler):
+    """Collects the warnings and errors a build logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(record.getMessage())
+
+
+class BuildFailed(Exception):
+    """A strict build stopped; what it logged."""
+
+    def __init__(self, warnings: list[str], errors: list[str]) -> None:
+        super().__init__("\n".join(errors + warnings))
+        self.warnings = warnings
+        self.errors = errors
+
+
+def build(config: Path, site: Path) -> list[str]:
+    """Build ``config`` into ``site`` in this process with ``--strict``, as `mkdocs build --strict` does.
+
+    Returns:
+        The warnings logged (none, or the build would have stopped).
+
+    Raises:
+        BuildFailed: A plugin refused the configuration, or a warning stopped the strict build.
+    """
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    handler = Messages()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        loaded = load_config(str(config), site_dir=str(site), strict=True)
+        loaded.plugins.on_startup(command="build", dirty=False)
+        try:
+            mkdocs_build(loaded)
+        finally:
+            loaded.plugins.on_shutdown()
+    except MkDocsException as exc:
+        raise BuildFailed(handler.warnings, handler.errors or [str(exc)]) from None
+    finally:
+        logger.removeHandler(handler)
+    return handler.warnings
+
+
+def serve(folder: Path, prefix: str = "") -> tuple[str, http.server.ThreadingHTTPServer]:
+    """A local HTTP server for a built site, optionally under a path prefix: (base URL, server)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def translate_path(self, path: str) -> str:
+            if prefix:
+                if not path.startswith(prefix):
+                    return str(folder / "__outside_the_prefix__")
+                path = "/" + path[len(prefix):].lstrip("/")
+            return super().translate_path(path)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            page = folder / "404.html"
+            if code == 404 and page.exists():  # as GitHub Pages does
+                body = page.read_bytes()
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().send_error(code, message, explain)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}{prefix}/", server

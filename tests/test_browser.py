@@ -1,0 +1,245 @@
+"""This repository's site in headless Chromium, as a reader sees it.
+
+The site is built once with ``--strict`` (in this process) and served locally.
+Every page loads with no console error and no request leaving the site; every
+diagram is drawn; tables fit; mermaid.js loads only where diagrams are; the
+full-size view zooms, pans and downloads; block nodes link to their diagrams;
+the 404 page keeps its styling under the configured ``site_url``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from sites import ROOT, build, project, serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DRAWN = """() => [...document.querySelectorAll('.archdoc-diagram')].map(box => ({
+  drawn: box.classList.contains('archdoc-drawn') && !!box.querySelector('svg'),
+  error: box.querySelector('.archdoc-error') ? box.querySelector('.archdoc-error').textContent : null,
+}))"""
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository's site, built once with --strict."""
+    out = tmp_path_factory.mktemp("site") / "site"
+    assert build(ROOT / "mkdocs.yml", out) == []
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (scripts/test does)"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def served(site):
+    base, server = serve(site)
+    yield base
+    server.shutdown()
+
+
+def pages_of(site: Path) -> list[str]:
+    found = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
+    return ["" if p == "." else p + "/" for p in found]
+
+
+class Watch:
+    """Console errors, page errors, failed requests and requests leaving the site, for one page."""
+
+    def __init__(self, page, base: str) -> None:  # noqa: ANN001
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        origin = urlparse(base).netloc
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+
+        def request(r) -> None:  # noqa: ANN001
+            self.requests.append(r.url)
+            if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != origin:
+                self.problems.append(f"outside: {r.url}")
+
+        page.on("request", request)
+
+
+def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280):  # noqa: ANN001
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    watch = Watch(page, base)
+    page.goto(base + path, wait_until="load")
+    if page.locator(".archdoc-diagram").count():
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.archdoc-diagram')].every(b => b.classList.contains('archdoc-drawn') || b.querySelector('.archdoc-error'))",
+            timeout=120_000,
+        )
+    return context, page, watch
+
+
+def test_every_page_loads_cleanly_and_draws_its_diagrams(site, served, browser):
+    pages = pages_of(site)
+    assert len(pages) >= 29
+    problems, drawn = [], 0
+    dark = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
+    for path in pages:
+        # Every page in the light scheme; one of each kind, and the diagram-heavy ones, in the dark one too.
+        schemes = ["light", "dark"] if path in dark else ["light"]
+        for scheme in schemes:
+            context, page, watch = load(browser, served, path, scheme)
+            for i, box in enumerate(page.evaluate(DRAWN)):
+                drawn += 1
+                if not box["drawn"] or box["error"]:
+                    problems.append(f"{path} ({scheme}): diagram {i}: {box['error']}")
+            problems += [f"{path} ({scheme}): {p}" for p in watch.problems]
+            context.close()
+    assert not problems, "\n".join(problems)
+    blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages)
+    model_pages = [p for p in pages if p.startswith("models/") and p != "models/"]
+    dark_blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages if p in dark)
+    assert drawn == blocks + dark_blocks and blocks >= len(model_pages)  # at least the whole network on each
+
+
+def test_mermaid_loads_only_on_pages_with_diagrams(served, browser):
+    for path in ("", "guide/cli/", "guide/plugin/", "reference/", "models/"):
+        context, _, watch = load(browser, served, path)
+        assert not [r for r in watch.requests if r.endswith("mermaid.min.js")], path
+        context.close()
+    context, _, watch = load(browser, served, "models/lenet5/")
+    assert [r for r in watch.requests if r.endswith("mermaid.min.js")]
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_tables_fit_without_sideways_scrolling(site, served, browser, width):
+    """At 1280 px every column of the summary and arithmetic tables shows; the overview fits its box too."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    wide = []
+    paths = ["models/"] + ([p for p in pages_of(site) if p.startswith("models/") and p != "models/"] if width == 1280 else [])
+    for path in paths:
+        page.goto(served + path, wait_until="load")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        for frame in page.evaluate(
+            """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc-summary, .archdoc-arithmetic')]
+                 .map(e => ({cls: e.className, scroll: e.scrollWidth, client: e.clientWidth, table: e.querySelector('table') ? e.querySelector('table').scrollWidth : 0}))"""
+        ):
+            if frame["table"] > frame["client"] + 1 and width == 1280:
+                wide.append(f"{path}: {frame}")
+    context.close()
+    assert not wide, "\n".join(wide)
+
+
+def test_full_size_view_zooms_pans_and_downloads(served, browser):
+    context, page, watch = load(browser, served, "models/resnet18-1x116x116-2-classes/")
+    network = page.locator("#whole-network ~ .archdoc-diagram").first
+    network.get_by_role("button", name="Full size").click()
+    overlay = page.locator(".archdoc-overlay")
+    assert overlay.is_visible() and overlay.locator("svg").count() == 1
+    before = overlay.locator("svg").evaluate("s => s.style.transform")
+    overlay.get_by_role("button", name="+").click()
+    zoomed = overlay.locator("svg").evaluate("s => s.style.transform")
+    assert zoomed != before and "scale(" in zoomed
+    stage = overlay.locator(".archdoc-overlay-stage").bounding_box()
+    page.mouse.move(stage["x"] + 200, stage["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + 260, stage["y"] + 240)
+    page.mouse.up()
+    assert overlay.locator("svg").evaluate("s => s.style.transform") != zoomed  # panned
+    page.keyboard.press("Escape")
+    assert page.locator(".archdoc-overlay").count() == 0
+    with page.expect_download() as info:
+        network.get_by_role("button", name="Download SVG").click()
+    path = info.value.path()
+    assert info.value.suggested_filename.endswith(".svg")
+    assert Path(path).read_text(encoding="utf-8").startswith("<svg")
+    assert not watch.problems
+    context.close()
+
+
+def test_nodes_name_their_module_and_link_to_diagrams_and_rows(served, browser):
+    context, page, _ = load(browser, served, "models/resnet18-1x116x116-2-classes/")
+    network = page.locator("#whole-network ~ .archdoc-diagram").first
+    titles = network.locator("g.node title").all_text_contents()
+    assert "layer2.0" in titles and "conv1" in titles  # hovering shows the module path
+    block = network.locator("g.node.archdoc-link", has_text="BasicBlock, projection /2").first
+    block.click()
+    assert page.evaluate("location.hash") == "#block-basicblock-projection-2"
+    conv = network.locator("g.node.archdoc-link", has_text="Conv 7×7 /2, 64").first
+    conv.click()
+    assert page.evaluate("location.hash") == "#layer-conv1"
+    assert page.locator("#layer-conv1").is_visible()  # its row, in the shape arithmetic
+    context.close()
+
+
+def test_overview_sorts_filters_and_links(served, browser):
+    context, page, watch = load(browser, served, "models/")
+    rows = page.locator(".md-typeset__table tbody tr")
+    count = rows.count()
+    page.get_by_role("button", name="Parameters").click()
+    first = rows.first.locator("td").first.inner_text()
+    assert first == "LeNet-5"  # 61,706 parameters: the fewest
+    page.get_by_role("button", name="Parameters").click()
+    assert rows.first.locator("td").first.inner_text() != "LeNet-5"
+    page.locator(".archdoc-filter select").select_option("ResNet")
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(visible) < count and all("ResNet" in r.inner_text() for r in visible)
+    page.locator("a.archdoc-point").first.click()
+    page.wait_for_load_state("load")
+    assert re.search(r"/models/[^/]+/$", page.url)
+    assert not watch.problems
+    context.close()
+
+
+def test_not_found_page_keeps_its_styling_under_the_site_url(site, browser):
+    prefix = urlparse(re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M).group(1)).path.rstrip("/")
+    base, server = serve(site, prefix)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        watch = Watch(page, base)
+        response = page.goto(base + "no/such/page/", wait_until="networkidle")
+        assert response.status == 404
+        assert page.evaluate("document.styleSheets.length") >= 2
+        header = page.evaluate("getComputedStyle(document.querySelector('.md-header')).position")
+        assert header in ("sticky", "fixed")  # Material's stylesheet applied
+        # Chromium reports the page's own 404 in the console; nothing else may fail.
+        assert [p for p in watch.problems if "status of 404" not in p] == [], watch.problems
+        assert len([p for p in watch.problems if "status of 404" in p]) == 1
+        context.close()
+    finally:
+        server.shutdown()
+
+
+def test_a_diagram_beyond_mermaids_default_limits_renders(tmp_path, browser, monkeypatch):
+    """200 residual blocks expanded: about 800 edges, more than Mermaid's default 500."""
+    shutil.copy(Path(__file__).parent / "user_models.py", tmp_path / "user_models_deep.py")
+    monkeypatch.chdir(tmp_path)
+    config = project(tmp_path, '  - archdoc:\n      models:\n        - {name: "user_models_deep:DeepResidual", input: 4x8x8, depth: 1}\n')
+    build(config, tmp_path / "site")
+    html = (tmp_path / "site" / "models" / "user_models_deep-deepresidual-4x8x8" / "index.html").read_text(encoding="utf-8")
+    network = html.rsplit('class="archdoc-diagram"', 1)[1]
+    assert network.count("--&gt;") > 500  # drawn expanded, not collapsed to the default limits
+    base, server = serve(tmp_path / "site")
+    try:
+        context, page, watch = load(browser, base, "models/user_models_deep-deepresidual-4x8x8/")
+        boxes = page.evaluate(DRAWN)
+        assert boxes and all(b["drawn"] and not b["error"] for b in boxes), boxes
+        assert not watch.problems, watch.problems
+        context.close()
+    finally:
+        server.shutdown()

@@ -62,7 +62,13 @@ class BottleneckTransform(nn.Sequential):
     """
 
     def __init__(
-        self, width_in: int, width_out: int, stride: int, group_width: int, bottleneck_ratio: float, se_ratio: float | None
+        self,
+        width_in: int,
+        width_out: int,
+        stride: int,
+        group_width: int,
+        bottleneck_ratio: float,
+        se_ratio: float | None,
     ) -> None:
         width_b = int(round(width_out * bottleneck_ratio))
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -90,7 +96,7 @@ class ResBottleneckBlock(nn.Module):
         se_ratio: float | None = None,
     ) -> None:
         super().__init__()
-        self.proj = None
+        self.proj: ConvNormAct | None = None
         if width_in != width_out or stride != 1:
             self.proj = ConvNormAct(width_in, width_out, 1, stride=stride, activation_layer=None)
         self.f = BottleneckTransform(width_in, width_out, stride, group_width, bottleneck_ratio, se_ratio)
@@ -116,8 +122,9 @@ class AnyStage(nn.Sequential):
     ) -> None:
         super().__init__()
         for j in range(depth):
+            first = j == 0
             block = ResBottleneckBlock(
-                width_in if j == 0 else width_out, width_out, 2 if j == 0 else 1, group_width, bottleneck_ratio, se_ratio
+                width_in if first else width_out, width_out, 2 if first else 1, group_width, bottleneck_ratio, se_ratio
             )
             self.add_module(f"block{index}-{j}", block)
 

@@ -5,6 +5,6 @@ configurations in the paper's terms, builders. Importing this package
 registers every builder with `archdoc.registry`.
 """
 
-from archdoc.zoo import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401 (registers)
+from archdoc.zoo import alexnet, googlenet, lenet, regnet, resnet, resnext, vgg, wide_resnet  # noqa: F401 (registers)
 
-__all__ = ["alexnet", "googlenet", "lenet", "resnet", "vgg"]
+__all__ = ["alexnet", "googlenet", "lenet", "regnet", "resnet", "resnext", "vgg", "wide_resnet"]

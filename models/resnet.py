@@ -51,8 +51,8 @@ V15 = (
 )
 
 
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -60,12 +60,26 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 
 class BasicBlock(nn.Module):
-    """Two 3×3 convolutions around an identity (or projection) shortcut."""
+    """Two 3×3 convolutions around an identity (or projection) shortcut.
+
+    It has no grouped or widened form: ``groups`` and ``base_width`` are accepted so that
+    both block types share one signature, and must keep their defaults.
+    """
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
         super().__init__()
+        if groups != 1 or base_width != 64:
+            raise ValueError(f"BasicBlock takes groups=1 and base_width=64, got {groups} and {base_width}")
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -84,17 +98,31 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1×1 reduce, 3×3, 1×1 expand (×4), around a shortcut; stride sits on the 3×3 (v1.5)."""
+    """1×1 reduce, 3×3, 1×1 expand (×4), around a shortcut; stride sits on the 3×3 (v1.5).
+
+    The inner width is ``planes · base_width / 64`` channels per group times ``groups``:
+    ``planes`` for ResNet (1 group of 64), 32 groups of 4 for ResNeXt-50 32×4d, twice
+    ``planes`` for Wide ResNet-50-2 (1 group of 128). The 3×3 convolution is grouped.
+    """
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
         super().__init__()
-        self.conv1 = conv1x1(inplanes, planes)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = conv1x1(planes, planes * self.expansion)
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
@@ -102,8 +130,8 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x  # N x C x H x W
-        out = self.relu(self.bn1(self.conv1(x)))  # N x planes x H x W
-        out = self.relu(self.bn2(self.conv2(out)))  # N x planes x H/s x W/s
+        out = self.relu(self.bn1(self.conv1(x)))  # N x width x H x W
+        out = self.relu(self.bn2(self.conv2(out)))  # N x width x H/s x W/s
         out = self.bn3(self.conv3(out))  # N x 4*planes x H/s x W/s
         if self.downsample is not None:
             identity = self.downsample(x)
@@ -114,7 +142,12 @@ Block = Union[type[BasicBlock], type[Bottleneck]]
 
 
 class ResNet(nn.Module):
-    """Stem, four stages of residual blocks, global average pool and a linear classifier."""
+    """Stem, four stages of residual blocks, global average pool and a linear classifier.
+
+    ``groups`` and ``width_per_group`` set the bottlenecks' inner width (see
+    :class:`Bottleneck`); their defaults give ResNet, and ResNeXt and Wide ResNet reuse
+    this class with other values.
+    """
 
     def __init__(
         self,
@@ -123,9 +156,13 @@ class ResNet(nn.Module):
         in_channels: int = 3,
         num_classes: int = 1000,
         zero_init_residual: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         self.inplanes = 64
+        self.groups = groups
+        self.base_width = width_per_group
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
@@ -158,9 +195,11 @@ class ResNet(nn.Module):
                 conv1x1(self.inplanes, planes * block.expansion, stride),
                 nn.BatchNorm2d(planes * block.expansion),
             )
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        layers = [block(self.inplanes, planes, stride, downsample, self.groups, self.base_width)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [
+            block(self.inplanes, planes, groups=self.groups, base_width=self.base_width) for _ in range(1, blocks)
+        ]
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,10 @@ PAIRS = [
     ("googlenet", {"aux_logits": False}),
     ("googlenet", {"aux_logits": True}),
     *[(f"resnet{d}", {}) for d in (18, 34, 50, 101, 152)],
+    *[(name, {}) for name in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")],
+    *[(name, {}) for name in ("wide_resnet50_2", "wide_resnet101_2")],
+    *[(f"regnet_{kind}_{size}", {}) for kind in "yx" for size in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")],
+    ("regnet_y_128gf", {}),
 ]
 
 

@@ -15,6 +15,7 @@ from archdoc.cli import main
 from archdoc.lock import read_lock
 from archdoc.testing import assert_architecture, assert_matches_lock
 from test_zoo import PUBLISHED
+from test_zoo_zoo_c import PUBLISHED as PUBLISHED_ZOO_C
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "archdoc.lock.json"
@@ -37,6 +38,9 @@ def test_the_repository_lock_holds_published_figures():
             assert round(models[name]["mult_adds"] / 1e9, digits) == gmacs, name
         classes = 10 if name == "lenet5" else 1000
         assert models[name]["output_shapes"] == [[1, classes]], name
+    for name, (params, gmacs) in PUBLISHED_ZOO_C.items():  # torchvision's figures, GMACs within 0.5 %
+        assert models[name]["params"] == params, name
+        assert abs(models[name]["mult_adds"] / 1e9 - gmacs) <= 0.005 * gmacs, name
     for label, params in SEEDS.items():
         assert models[label]["params"] == params, label
 

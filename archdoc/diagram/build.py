@@ -175,7 +175,9 @@ def _block_vertex(graph: Graph, structure: Structure, block: str, inside: str, g
     kind = structure.kinds.get(block)
     name = kind.name if kind else layer.type
     own = block.rsplit(".", 1)[-1]
-    first = term(name) if own.isdigit() or not kind else f"{term(own)} · {term(name)}"
+    # A name that ends in a number counts instances (0, block2-1, denselayer3); one that does not names it (inception3a).
+    numbered = own[-1:].isdigit()
+    first = term(name) if numbered or not kind else f"{term(own)} · {term(name)}"
     vertex = Vertex(
         block, [first, shape_term(layer.output_shape[1:] if layer.output_shape else None)], "blockNode",
         group_of(block, own=False), block, kind.anchor if kind else "",

@@ -126,11 +126,9 @@ def emit(graph: Graph, structure: Structure, inside: str = "", comment: str = ""
     invisible: list[str] = []
 
     def title(g: str) -> str:
-        text = g[len(inside) + 1:] if inside and g.startswith(inside + ".") else g
-        parent = box_parent[g]
-        if parent and text.startswith(parent + "."):
-            text = text[len(parent) + 1:]
-        return text
+        """A box's name relative to the box around it (or to the block drawn)."""
+        outer = box_parent[g] or inside
+        return g[len(outer) + 1:] if outer and g.startswith(outer + ".") else g
 
     def write(g: str, indent: int) -> None:
         pad = "    " * indent

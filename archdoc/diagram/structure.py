@@ -142,7 +142,7 @@ class Structure:
         """What makes two blocks draw the same: type, downsampling, and their layers' settings."""
         layer = self.layers[block]
         inner = tuple(
-            (lay.name[len(block) + 1:], lay.type, lay.attr("kernel_size"), lay.attr("stride"), lay.attr("groups"))
+            (lay.name[len(block) + 1:], lay.type, lay.attr("kernel_size"), lay.attr("stride"), _grouping(lay))
             for lay in sorted((self.layers[n] for n in self.descendants(block)), key=lambda x: x.index)
             if (lay.is_leaf or lay.name in self.units)
             and not any(a in self.units for a in ancestors(lay.name)[:-1])
@@ -163,6 +163,14 @@ class Structure:
     def _kinds(self) -> dict[str, Kind]:
         blocks = sorted(self.blocks, key=lambda b: self.order.get(b, 0))
         return name_kinds(blocks, self.signature, self.children, lambda b: self.layers[b])
+
+
+def _grouping(layer: Layer) -> str:
+    """How a convolution groups its channels, in words that do not depend on the width."""
+    groups = layer.attr("groups", 1)
+    if groups in (None, 1):
+        return ""
+    return "depthwise" if groups == layer.attr("in_channels") else "grouped"
 
 
 def _virtual_stages(layers: dict[str, Layer], order: dict[str, int]) -> dict[str, str]:

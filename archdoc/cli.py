@@ -7,12 +7,14 @@ torch is imported inside commands, never at import time, so ``--help`` is quick.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
 
 from archdoc import __version__
-from archdoc.errors import ArchdocError, InputSpecError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError, InputSpecError
 from archdoc.request import FORMATS, OptionError, parse_setting
 from archdoc.shapes import InputSpec, parse_input
 
@@ -45,6 +47,24 @@ class KeyValueType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def _timeout_option(function: Any) -> Any:
+    return click.option(
+        "--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT, show_default=True,
+        help="Seconds a model's code may run before archdoc stops it with an error (0: no limit).",
+    )(function)
+
+
+def _trust_option(function: Any) -> Any:
+    return click.option(
+        "--trust", "trusted", multiple=True, metavar="PACKAGE",
+        help="A package (e.g. timm) that import paths in the files may name besides this project's own code. Repeatable.",
+    )(function)
+
+
+def _limit(timeout: float) -> float | None:
+    return timeout or None
+
+
 def _complete_models(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     from archdoc.registry import list_models
 
@@ -59,6 +79,11 @@ class ArchdocGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`archdoc list | head -1`): stop quietly, and never report success.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(141)
         except OptionError as exc:
             if ctx.meta.get("archdoc.debug"):
                 raise
@@ -133,6 +158,7 @@ def list_command(pattern: str | None) -> None:
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True, help="Levels of blocks to expand in diagrams (0: each block is one node).")
 @click.option("--table-depth", type=click.IntRange(min=0), default=2, show_default=True, help="Depth of the summary table.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=False), default=None, help="Write to this file (atomically) instead of stdout.")
+@_timeout_option
 def render_command(
     model: str,
     inputs: tuple[InputSpec, ...],
@@ -144,6 +170,7 @@ def render_command(
     depth: int,
     table_depth: int,
     output: str | None,
+    timeout: float,
 ) -> None:
     """Trace MODEL once on the meta device and print its documentation.
 
@@ -174,7 +201,7 @@ def render_command(
     from archdoc.request import ModelRequest, RenderOptions
 
     request = ModelRequest.from_options(model, inputs, classes, settings, batch, device)
-    text = render_request(request, RenderOptions(fmt, depth, table_depth))
+    text = render_request(request, RenderOptions(fmt, depth, table_depth), timeout=_limit(timeout))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -186,7 +213,9 @@ def render_command(
 @main.command("embed")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any region is stale.")
-def embed_command(files: tuple[str, ...], check: bool) -> None:
+@_trust_option
+@_timeout_option
+def embed_command(files: tuple[str, ...], check: bool, trusted: tuple[str, ...], timeout: float) -> None:
     """Regenerate the archdoc regions of Markdown FILES.
 
     A region is the text between a marker that carries `archdoc render`
@@ -207,7 +236,7 @@ def embed_command(files: tuple[str, ...], check: bool) -> None:
     """
     from archdoc.embed import embed_files
 
-    stale, changed = embed_files(files, check=check)
+    stale, changed = embed_files(files, check=check, trusted=trusted, timeout=_limit(timeout))
     if check:
         if stale:
             for region in stale:
@@ -228,6 +257,8 @@ def embed_command(files: tuple[str, ...], check: bool) -> None:
 @click.option("--set", "settings", type=KeyValueType(), multiple=True, help="Other builder argument for the named models. Repeatable.")
 @click.option("--config", "config", default="mkdocs.yml", show_default=True, type=click.Path(dir_okay=False), help="MkDocs configuration whose archdoc models are locked when no MODEL is named.")
 @click.option("-o", "--output", default="archdoc.lock.json", show_default=True, type=click.Path(dir_okay=False), help="The lock file to write (atomically).")
+@_trust_option
+@_timeout_option
 def lock_command(
     models: tuple[str, ...],
     inputs: tuple[InputSpec, ...],
@@ -235,6 +266,8 @@ def lock_command(
     settings: tuple[tuple[str, Any], ...],
     config: str,
     output: str,
+    trusted: tuple[str, ...],
+    timeout: float,
 ) -> None:
     """Record the architecture of MODELS in a lock file, for `archdoc check`.
 
@@ -258,15 +291,17 @@ def lock_command(
     else:
         if inputs or classes or settings:
             raise click.UsageError("--input, --classes and --set apply to named models; name them")
-        entries = configured_entries(config)
-    document = write_lock(entries, output)
+        entries = configured_entries(config, trusted)
+    document = write_lock(entries, output, timeout=_limit(timeout))
     click.echo(f"locked {len(document['models'])} model(s) in {output}", err=True)
 
 
 @main.command("check")
 @click.argument("models", nargs=-1)
 @click.option("--lock", "lock", default="archdoc.lock.json", show_default=True, type=click.Path(dir_okay=False), help="The lock file written by `archdoc lock`.")
-def check_command(models: tuple[str, ...], lock: str) -> None:
+@_trust_option
+@_timeout_option
+def check_command(models: tuple[str, ...], lock: str, trusted: tuple[str, ...], timeout: float) -> None:
     """Trace every model of the lock file again; exit 1 if its architecture changed.
 
     Prints one line per difference, naming the layers responsible, e.g.
@@ -284,7 +319,7 @@ def check_command(models: tuple[str, ...], lock: str) -> None:
     from archdoc.lock import check_lock, read_lock, select
 
     count = len(select(read_lock(lock), models, lock))
-    differences = check_lock(lock, models)
+    differences = check_lock(lock, models, trusted, timeout=_limit(timeout))
     if differences:
         for line in differences:
             click.echo(line)

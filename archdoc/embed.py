@@ -8,8 +8,12 @@ arguments and a closing marker::
     <!-- /archdoc -->
 
 Only the text between the two marker lines changes; every byte outside them,
-line endings and the final newline included, stays as it was. Markers inside
-fenced code blocks are examples, not regions, and are left alone.
+line endings and the final newline included, stays as it was. A marker counts
+only as a line of its own within three spaces of the margin, outside any code
+block and any longer HTML comment: markers in fenced blocks (however indented,
+in list items too), in indented code blocks and inside comments are examples,
+not regions, and are left alone. Lines end at ``\n`` alone: a form feed or a
+Unicode line separator inside a line is just a character.
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from archdoc.errors import ArchdocError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
 
 __all__ = ["Region", "EmbedError", "find_regions", "embed_text", "embed_files", "StaleRegion"]
 
-_OPEN = re.compile(r"^\s*<!--\s*archdoc:(?P<args>.*?)-->\s*$")
-_CLOSE = re.compile(r"^\s*<!--\s*/archdoc\s*-->\s*$")
+_OPEN = re.compile(r"^ {0,3}<!--[ \t]*archdoc:(?P<args>.*?)-->[ \t]*$")
+_CLOSE = re.compile(r"^ {0,3}<!--[ \t]*/archdoc[ \t]*-->[ \t]*$")
 _LOOSE = re.compile(r"<!--\s*/?\s*archdoc\b")
-_FENCE = re.compile(r"^\s{0,3}(?P<fence>`{3,}|~{3,})")
+_FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
 
 
 class EmbedError(ArchdocError):
@@ -71,6 +76,13 @@ class StaleRegion:
     args: str
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, each with its ``\n`` (and ``\r`` before it) kept; only ``\n`` ends a line."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
 def find_regions(text: str, path: str = "<text>") -> list[Region]:
     """Locate the regions of ``text``.
 
@@ -81,32 +93,43 @@ def find_regions(text: str, path: str = "<text>") -> list[Region]:
     regions: list[Region] = []
     offset = 0
     fence: str | None = None
+    comment = False  # inside an HTML comment that spans lines
+    code = False  # inside an indented code block
+    blank = True
     opened: tuple[int, str, int, str] | None = None  # line, args, start, newline
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        body = line.rstrip("\r\n")
-        newline = line[len(body) :]
+    for number, line in enumerate(_lines(text), start=1):
+        body = line[:-1] if line.endswith("\n") else line
+        body = body[:-1] if body.endswith("\r") else body
+        newline = line[len(body):]
         match = _FENCE.match(body)
-        if match and opened is None:
-            mark = match.group("fence")
-            if fence is None:
-                fence = mark
-            elif mark[0] == fence[0] and len(mark) >= len(fence) and not body.strip()[len(mark) :].strip():
+        if comment:
+            comment = "-->" not in body
+        elif fence is not None:
+            if match and match.group("fence")[0] == fence[0] and len(match.group("fence")) >= len(fence) and not body.strip()[len(match.group("fence")):].strip():
                 fence = None
-        elif fence is None:
-            if _OPEN.match(body):
-                if opened is not None:
-                    raise EmbedError(path, number, f"a new archdoc marker opens before the one on line {opened[0]} is closed")
-                args = _OPEN.match(body).group("args").strip()  # type: ignore[union-attr]
-                if not args:
-                    raise EmbedError(path, number, "the archdoc marker names no model")
-                opened = (number, args, offset + len(line), newline or "\n")
-            elif _CLOSE.match(body):
-                if opened is None:
-                    raise EmbedError(path, number, "<!-- /archdoc --> closes nothing")
-                regions.append(Region(opened[0], opened[1], opened[2], offset, opened[3]))
-                opened = None
-            elif _LOOSE.search(body):
-                raise EmbedError(path, number, "malformed archdoc marker; write <!-- archdoc: MODEL [OPTIONS] --> and <!-- /archdoc --> on lines of their own")
+        elif opened is None and match:
+            fence = match.group("fence")
+        elif _INDENTED.match(body) and (blank or code) and opened is None:
+            code = True  # four spaces after a blank line: an indented code block, not markup
+        elif _OPEN.match(body):
+            if opened is not None:
+                raise EmbedError(path, number, f"a new archdoc marker opens before the one on line {opened[0]} is closed")
+            args = _OPEN.match(body).group("args").strip()  # type: ignore[union-attr]
+            if not args:
+                raise EmbedError(path, number, "the archdoc marker names no model")
+            opened = (number, args, offset + len(line), newline or "\n")
+        elif _CLOSE.match(body):
+            if opened is None:
+                raise EmbedError(path, number, "<!-- /archdoc --> closes nothing")
+            regions.append(Region(opened[0], opened[1], opened[2], offset, opened[3]))
+            opened = None
+        elif _LOOSE.search(body) and not (body.count("<!--") > body.count("-->")):
+            raise EmbedError(path, number, "malformed archdoc marker; write <!-- archdoc: MODEL [OPTIONS] --> and <!-- /archdoc --> on lines of their own")
+        elif opened is None and body.rfind("<!--") > body.rfind("-->"):
+            comment = True  # a comment opens here and closes on a later line
+        if not _INDENTED.match(body) and body.strip():
+            code = False
+        blank = not body.strip()
         offset += len(line)
     if opened is not None:
         raise EmbedError(path, opened[0], "the archdoc marker is never closed with <!-- /archdoc -->")
@@ -123,6 +146,10 @@ def embed_text(text: str, generate: Callable[[str], str], path: str = "<text>") 
 
     Returns:
         The new text and the regions whose content changed.
+
+    Raises:
+        EmbedError: A marker is malformed, its arguments fail, or what it generates
+            holds a line that would read as a marker next time.
     """
     regions = find_regions(text, path)
     pieces, stale, last = [], [], 0
@@ -134,6 +161,9 @@ def embed_text(text: str, generate: Callable[[str], str], path: str = "<text>") 
         fresh = fresh.replace("\r\n", "\n")
         if not fresh.endswith("\n"):
             fresh += "\n"
+        for line in fresh.split("\n"):
+            if _OPEN.match(line) or _CLOSE.match(line):
+                raise EmbedError(path, region.line, "the generated text holds a line that reads as an archdoc marker; nothing was written")
         fresh = fresh.replace("\n", region.newline)
         if text[region.start : region.end] != fresh:
             stale.append(region)
@@ -143,55 +173,49 @@ def embed_text(text: str, generate: Callable[[str], str], path: str = "<text>") 
     return "".join(pieces), stale
 
 
-def _render_args(args: str) -> str:
-    """Render what a marker's ``archdoc render`` arguments describe."""
-    from archdoc.render import render_request
-    from archdoc.request import parse_marker
-
-    request, options = parse_marker(args)
-    return render_request(request, options)
-
-
-def embed_files(paths: Sequence[str | Path], check: bool = False) -> tuple[list[StaleRegion], list[str]]:
+def embed_files(
+    paths: Sequence[str | Path], check: bool = False, trusted: Sequence[str] = (), timeout: float | None = DEFAULT_TIMEOUT
+) -> tuple[list[StaleRegion], list[str]]:
     """Regenerate the regions of ``paths``; with ``check``, only report.
 
     Every file is read and every region rendered before anything is written, so
-    an error in any file leaves all of them untouched. Files are written
-    atomically, and only when a region changed.
+    an error in any file leaves all of them untouched; then all files are written
+    at once, atomically, and only if none changed since it was read.
+
+    Args:
+        paths: Markdown files.
+        check: Write nothing; only report the stale regions.
+        trusted: Packages a marker may name besides the project's own code (``--trust``).
+        timeout: Seconds each model's code may run.
 
     Returns:
         The stale regions, and the files that were (or with ``check`` would be) rewritten.
 
     Raises:
         EmbedError: A marker is malformed or its arguments fail.
-        OutputError: A file cannot be written.
+        InputFileError: A file cannot be read (not a regular file, too large, not UTF-8).
+        OutputError: A file cannot be written, or changed meanwhile; nothing was written.
     """
-    from archdoc.files import write_atomic
+    from archdoc.files import Planned, read_text, write_all
+    from archdoc.render import render_request
+    from archdoc.request import parse_marker
 
     cache: dict[str, str] = {}
 
     def generate(args: str) -> str:
         if args not in cache:
-            cache[args] = _render_args(args)
+            request, options = parse_marker(args, trusted)
+            cache[args] = render_request(request, options, timeout=timeout)
         return cache[args]
 
-    updates: list[tuple[Path, str]] = []
+    updates: list[Planned] = []
     stale: list[StaleRegion] = []
     for name in paths:
-        path = Path(name)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise EmbedError(str(path), 0, exc.strerror or str(exc)) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise EmbedError(str(path), 0, "not UTF-8 text") from None
-        new, changed = embed_text(text, generate, str(path))
-        stale += [StaleRegion(str(path), r.line, r.args) for r in changed]
+        text, raw = read_text(name)
+        new, changed = embed_text(text, generate, str(name))
+        stale += [StaleRegion(str(name), r.line, r.args) for r in changed]
         if new != text:
-            updates.append((path, new))
+            updates.append(Planned(str(name), new, raw))
     if not check:
-        for path, new in updates:
-            write_atomic(path, new)
-    return stale, [str(p) for p, _ in updates]
+        write_all(updates)
+    return stale, [plan.path for plan in updates]

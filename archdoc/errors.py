@@ -138,6 +138,64 @@ class OutputError(ArchdocError, OSError):
         super().__init__(f"cannot write {path}: {reason}")
 
 
+class InputFileError(ArchdocError, OSError):
+    """A file archdoc reads (Markdown, a lock file) cannot be used; nothing was changed.
+
+    Attributes:
+        path: The path that was given.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot read {path}: {reason}")
+
+
+class UserCodeExit(ArchdocError, RuntimeError):
+    """Model code called ``sys.exit()`` (or raised ``SystemExit``) while archdoc ran it.
+
+    A check must never pass because the code it ran asked to stop, so this is an error.
+
+    Attributes:
+        code: The exit code it asked for.
+        where: What archdoc was doing: importing, building or running the model.
+    """
+
+    def __init__(self, code: object, where: str) -> None:
+        self.code = code
+        self.where = where
+        super().__init__(f"the model's code called sys.exit({code!r}) while {where}; archdoc stops here, and no check passes")
+
+
+# Seconds a model's code may run in one trace before TimeLimitError (the CLI's --timeout default).
+DEFAULT_TIMEOUT = 600.0
+
+
+class TimeLimitError(ArchdocError, TimeoutError):
+    """The model did not finish within the time limit.
+
+    Attributes:
+        seconds: The limit.
+    """
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds = seconds
+        super().__init__(f"{what} did not finish within {seconds:g} s; raise the limit with --timeout if it needs longer")
+
+
+class UntrustedCodeError(ArchdocError, PermissionError):
+    """An import path names code archdoc will not call from this source.
+
+    Attributes:
+        spec: The import path.
+        source: Where it came from: the command line, an embed marker, a lock file, mkdocs.yml.
+    """
+
+    def __init__(self, spec: str, source: str, reason: str) -> None:
+        self.spec = spec
+        self.source = source
+        super().__init__(f"{spec}: {reason}")
+
+
 class ModelImportError(ArchdocError, LookupError):
     """A model given as ``package.module:attribute`` could not be imported.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -23,15 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torch import nn
 
-from archdoc.errors import ArchdocError, BuildError, ModelArgumentError, ModelImportError, NotAModelError
+from archdoc.errors import ArchdocError, BuildError, ModelArgumentError, ModelImportError, NotAModelError, UntrustedCodeError
 from archdoc.shapes import InputSpec, as_input_specs
 
-__all__ = ["ImportedModel", "import_model", "is_import_path"]
+__all__ = ["ImportedModel", "Trust", "import_model", "is_import_path"]
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _nn() -> Any:
+    """torch.nn, imported when a model is loaded (so ``archdoc --help`` never imports torch)."""
+    from torch import nn
+
+    return nn
 
 
 def is_import_path(text: str) -> bool:
@@ -56,7 +63,7 @@ class ImportedModel:
     @property
     def is_instance(self) -> bool:
         """Whether the target is an already built module (it takes no arguments)."""
-        return isinstance(self.target, nn.Module)
+        return isinstance(self.target, _nn().Module)
 
     @property
     def default_input(self) -> tuple[InputSpec, ...] | None:
@@ -77,7 +84,7 @@ class ImportedModel:
             return None
         return tuple(p.name for p in params if p.kind in _KEYWORDS)
 
-    def build(self, **kwargs: Any) -> nn.Module:
+    def build(self, **kwargs: Any) -> Any:
         """Call the class or factory with ``kwargs`` and check that a module comes back.
 
         A module instance is returned as it is (the tracer copies it).
@@ -105,7 +112,7 @@ class ImportedModel:
             raise
         except Exception as exc:  # the user's code may raise anything
             raise BuildError(self.spec, kwargs, _describe(exc)) from exc
-        if not isinstance(module, nn.Module):
+        if not isinstance(module, _nn().Module):
             raise NotAModelError(self.spec, f"returned {type(module).__name__}, not a torch.nn.Module")
         return module
 
@@ -118,18 +125,78 @@ class ImportedModel:
         ]
 
 
-def import_model(spec: str) -> ImportedModel:
-    """Import the object that ``spec`` (``package.module:attribute``) names.
+@dataclass(frozen=True)
+class Trust:
+    """Where an import path comes from, and so what code it may name.
+
+    Code named on the command line or from Python runs because a person asked for
+    it: any module but the standard library's. A file archdoc reads as data (an
+    embed marker, a lock file, ``mkdocs.yml``) may name only the project's own
+    code (modules under the working directory) and packages trusted by name
+    (``--trust timm``, the plugin's ``trust:``); nothing else is even imported.
+
+    Attributes:
+        source: ``"the command line"``, ``"Python"``, ``"an embed marker"``, ``"a lock file"`` or ``"mkdocs.yml"``.
+        packages: Top-level packages a data file may name besides the project's own.
+    """
+
+    source: str = "Python"
+    packages: tuple[str, ...] = ()
+
+    @property
+    def from_data(self) -> bool:
+        """Whether the path comes from a file archdoc reads as data."""
+        return self.source not in ("the command line", "Python")
+
+
+def _stdlib(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in getattr(sys, "stdlib_module_names", ()) or top in sys.builtin_module_names or top == "builtins"
+
+
+def _vet_module(spec: str, module_name: str, trust: Trust) -> None:
+    """Refuse a module the source may not import (before importing anything)."""
+    top = module_name.split(".")[0]
+    if _stdlib(module_name):
+        raise UntrustedCodeError(spec, trust.source, f"{top} is part of Python's standard library; archdoc never calls it as a model")
+    if not trust.from_data or top in trust.packages:
+        return
+    with _cwd_on_path():
+        try:
+            found = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            found = None
+    origin = Path(found.origin).resolve() if found is not None and found.origin else None
+    locations = [Path(p).resolve() for p in (found.submodule_search_locations or [])] if found is not None else []
+    here = Path.cwd().resolve()
+    places = [*([origin] if origin else []), *locations]
+    # An installed package is not the project's own code, even in a virtual environment inside the project.
+    installed = any(part in ("site-packages", "dist-packages") for place in places for part in place.parts)
+    if places and not installed and all(place == here or here in place.parents for place in places):
+        return
+    raise UntrustedCodeError(
+        spec,
+        trust.source,
+        f"{trust.source} may name only this project's own code (modules under {here}) and packages trusted by name; "
+        f"{top!r} is neither, so archdoc did not import it (give --trust {top}, or trust: [{top}] in mkdocs.yml)",
+    )
+
+
+def import_model(spec: str, trust: Trust | None = None) -> ImportedModel:
+    """Import the object that ``spec`` (``package.module:attribute``) names, if ``trust`` allows it.
 
     Raises:
         ModelImportError: The module cannot be found or fails to import, or the
             attribute does not exist (with close matches).
         NotAModelError: The attribute is neither a module class, a callable nor a module.
+        UntrustedCodeError: The standard library, or code a data file may not name.
     """
+    trust = trust or Trust()
     module_name, _, attribute = spec.partition(":")
     module_name, attribute = module_name.strip(), attribute.strip()
     if not _MODULE_NAME.match(module_name) or not all(part.isidentifier() for part in attribute.split(".")):
         raise ModelImportError(spec, f"expected package.module:attribute (e.g. mymodels:Net), got {spec!r}")
+    _vet_module(spec, module_name, trust)
     target: Any = _import(module_name, spec)
     walked: list[str] = []
     for part in attribute.split("."):
@@ -138,13 +205,17 @@ def import_model(spec: str) -> ImportedModel:
             raise ModelImportError(spec, f"{owner} has no attribute {part!r}", _close(part, dir(target)))
         target = getattr(target, part)
         walked.append(part)
-    _check_target(spec, target)
+    _check_target(spec, target, trust)
     return ImportedModel(spec=spec, attribute=attribute, target=target)
 
 
-def _check_target(spec: str, target: Any) -> None:
+def _check_target(spec: str, target: Any, trust: Trust) -> None:
+    nn = _nn()
     if isinstance(target, nn.Module):
         return
+    defined = getattr(target, "__module__", None) or ""
+    if not inspect.isclass(target) and _stdlib(defined):  # a standard-library function under another name
+        raise UntrustedCodeError(spec, trust.source, f"it is {defined}.{getattr(target, '__name__', '?')}, from Python's standard library; archdoc never calls it as a model")
     if inspect.isclass(target):
         if not issubclass(target, nn.Module):
             raise NotAModelError(spec, "is a class that is not a torch.nn.Module subclass")

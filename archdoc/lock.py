@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archdoc.errors import ArchdocError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
 from archdoc.format import shape_text
 from archdoc.request import ModelRequest, parse_site_entries
 
@@ -37,7 +37,7 @@ def _layers(trace: Any) -> list[list[Any]]:
 def lock_record(entry: ModelRequest, trace: Any) -> dict[str, Any]:
     """What the lock file keeps for one configuration."""
     layers = _layers(trace)
-    digest = hashlib.sha256(json.dumps(layers, separators=(",", ":")).encode()).hexdigest()
+    digest = _digest(layers)
     return {
         "model": entry.model,
         "inputs": list(entry.input_texts) if entry.input_texts else None,
@@ -53,7 +53,7 @@ def lock_record(entry: ModelRequest, trace: Any) -> dict[str, Any]:
     }
 
 
-def write_lock(entries: Sequence[ModelRequest], path: str | Path) -> dict[str, Any]:
+def write_lock(entries: Sequence[ModelRequest], path: str | Path, timeout: float | None = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """Trace each configuration and write the lock file atomically.
 
     Raises:
@@ -64,7 +64,7 @@ def write_lock(entries: Sequence[ModelRequest], path: str | Path) -> dict[str, A
     models = {}
     for entry in entries:
         try:
-            models[entry.label] = lock_record(entry, entry.trace(input_range=False))
+            models[entry.label] = lock_record(entry, entry.trace(input_range=False, timeout=timeout))
         except ArchdocError as exc:
             raise ArchdocError(f"{entry.label}: {exc}") from exc
     document = {"archdoc_lock": VERSION, "models": models}
@@ -102,14 +102,20 @@ def read_lock(path: str | Path) -> dict[str, Any]:
     Raises:
         ArchdocError: The file is missing, is not JSON, or is not an archdoc lock.
     """
+    from archdoc.files import read_text
+
+    if not Path(path).exists():
+        raise ArchdocError(f"{path}: no such lock file; create it with `archdoc lock -o {path}`")
+    text, _ = read_text(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArchdocError(f"{path}: no such lock file; create it with `archdoc lock -o {path}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArchdocError(f"{path}: not a readable JSON lock file ({exc})") from None
-    if not isinstance(document, dict) or document.get("archdoc_lock") != VERSION or not isinstance(document.get("models"), dict):
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ArchdocError(f"{path}: not a readable JSON lock file ({' '.join(str(exc).split())[:200]})") from None
+    version = document.get("archdoc_lock") if isinstance(document, dict) else None
+    if type(version) is not int or version != VERSION or not isinstance(document.get("models"), dict):
         raise ArchdocError(f"{path}: not an archdoc lock file (version {VERSION})")
+    if not document["models"]:
+        raise ArchdocError(f"{path}: the lock file records no model, so it checks nothing; run `archdoc lock`")
     for label, record in document["models"].items():
         problem = _record_problem(record)
         if problem:
@@ -150,16 +156,24 @@ def _record_problem(record: Any) -> str:
         if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and isinstance(row[1], str)
                 and isinstance(row[2], list) and type(row[3]) is int):
             return f"layer {row!r} is not [name, type, shape, params]"
+    if _digest(record["layers"]) != record["layers_sha256"]:
+        return "its layers do not match their layers_sha256 (edited by hand?)"
     return ""
 
 
-def configured_entries(config: str | Path = "mkdocs.yml") -> list[ModelRequest]:
+def _digest(layers: Any) -> str:
+    return hashlib.sha256(json.dumps(layers, separators=(",", ":")).encode()).hexdigest()
+
+
+def configured_entries(config: str | Path = "mkdocs.yml", trusted: Sequence[str] = ()) -> list[ModelRequest]:
     """The models configured for the ``archdoc`` plugin in an MkDocs configuration file.
 
     Raises:
         ArchdocError: The file is missing, unreadable, or configures no model.
     """
     import yaml
+
+    from archdoc.files import read_text
 
     class _Loader(yaml.SafeLoader):
         """Reads MkDocs' Python tags (``!!python/name:...``, ``!ENV``) as plain values."""
@@ -173,10 +187,10 @@ def configured_entries(config: str | Path = "mkdocs.yml") -> list[ModelRequest]:
             raise ArchdocError(f"{config}: INHERIT loops back to {path}")
         seen.add(path.resolve())
         try:
-            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506 (a safe loader)
-        except FileNotFoundError:
-            raise ArchdocError(f"{path}: no such file; name models, or give --config") from None
-        except (OSError, yaml.YAMLError) as exc:
+            if not path.exists():
+                raise ArchdocError(f"{path}: no such file; name models, or give --config")
+            loaded = yaml.load(read_text(path)[0], Loader=_Loader) or {}  # noqa: S506 (a safe loader)
+        except yaml.YAMLError as exc:
             raise ArchdocError(f"{path}: cannot read it: {' '.join(str(exc).split())}") from None
         if not isinstance(loaded, dict):
             raise ArchdocError(f"{path}: not an MkDocs configuration")
@@ -191,7 +205,8 @@ def configured_entries(config: str | Path = "mkdocs.yml") -> list[ModelRequest]:
             listed = (item["archdoc"] or {}).get("models") or []
             if not isinstance(listed, list):
                 raise ArchdocError(f"{config}: the archdoc plugin's 'models' must be a list")
-            models = parse_site_entries(listed)
+            trust = [*trusted, *((item["archdoc"] or {}).get("trust") or [])]
+            models = parse_site_entries(listed, [str(t) for t in trust])
             if models:
                 return [m.request for m in models]
     raise ArchdocError(f"{config}: the archdoc plugin configures no model; name models to lock")
@@ -247,12 +262,15 @@ def compare(label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
     return lines
 
 
-def check_lock(path: str | Path, only: Iterable[str] | str = ()) -> list[str]:
+def check_lock(
+    path: str | Path, only: Iterable[str] | str = (), trusted: Sequence[str] = (), timeout: float | None = DEFAULT_TIMEOUT
+) -> list[str]:
     """Trace every configuration of a lock file again; the differences, one line each.
 
     Args:
         path: The lock file.
         only: Labels or model names to check (one name or several); all when empty.
+        trusted: Packages the lock's import paths may name besides the project's own code.
 
     Returns:
         Lines such as ``resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: ...)``,
@@ -267,8 +285,8 @@ def check_lock(path: str | Path, only: Iterable[str] | str = ()) -> list[str]:
     for label in selected:
         record = document["models"][label]
         try:
-            entry = ModelRequest.from_record(record)
-            current = lock_record(entry, entry.trace(input_range=False))
+            entry = ModelRequest.from_record(record, trusted)
+            current = lock_record(entry, entry.trace(input_range=False, timeout=timeout))
         except ArchdocError as exc:
             lines.append(f"{label}: no longer traces: {exc}")
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archdoc.errors import ArchdocError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
 from archdoc.format import shape_text
 from archdoc.page import render_json, render_page
 from archdoc.registry import get_entry, list_models
@@ -38,12 +38,14 @@ def render_trace(result: Trace, options: RenderOptions = RenderOptions()) -> str
     raise ArchdocError(f"unknown format {fmt!r}")
 
 
-def render_request(request: ModelRequest, options: RenderOptions = RenderOptions()) -> str:
+def render_request(
+    request: ModelRequest, options: RenderOptions = RenderOptions(), timeout: float | None = DEFAULT_TIMEOUT
+) -> str:
     """Trace ``request`` once and render it: what ``archdoc render`` prints.
 
     The input-size search runs only for formats that show its result.
     """
-    return render_trace(request.trace(input_range=options.needs_input_range), options)
+    return render_trace(request.trace(input_range=options.needs_input_range, timeout=timeout), options)
 
 
 def render(

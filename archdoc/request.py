@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archdoc.errors import ArchdocError, InputSpecError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError, InputSpecError
+from archdoc.loading import Trust
 from archdoc.shapes import InputSpec, parse_input
 
 __all__ = [
@@ -72,6 +73,7 @@ class ModelRequest:
         kwargs: Builder arguments (``num_classes`` for ``--classes``).
         batch: Batch size.
         device: ``"meta"`` or a real device such as ``"cpu"``.
+        trust: Where the request was written, which decides what code an import path may name.
     """
 
     model: str
@@ -79,6 +81,7 @@ class ModelRequest:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     batch: int = 1
     device: str = "meta"
+    trust: Trust = field(default_factory=Trust, compare=False)
 
     @classmethod
     def from_options(
@@ -89,6 +92,7 @@ class ModelRequest:
         settings: Iterable[tuple[str, Any]] = (),
         batch: int = 1,
         device: str = "meta",
+        trust: Trust | None = None,
     ) -> ModelRequest:
         """The request that ``archdoc render`` options describe.
 
@@ -104,11 +108,11 @@ class ModelRequest:
                 raise OptionError("give the number of classes once: --classes or --set num_classes=...")
             kwargs["num_classes"] = classes
         specs = tuple(spec if isinstance(spec, InputSpec) else parse_input(spec) for spec in inputs)
-        return cls(model, specs or None, kwargs, batch, device)
+        return cls(model, specs or None, kwargs, batch, device, trust or Trust("the command line"))
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> ModelRequest:
-        """The request a lock file record was traced from."""
+    def from_record(cls, record: Mapping[str, Any], trusted: Sequence[str] = ()) -> ModelRequest:
+        """The request a lock file record was traced from (its import path trusted as a lock file's)."""
         inputs = record.get("inputs")
         return cls(
             model=record["model"],
@@ -116,6 +120,7 @@ class ModelRequest:
             kwargs=dict(record.get("kwargs") or {}),
             batch=int(record.get("batch", 1)),
             device=str(record.get("device", "meta")),
+            trust=Trust("a lock file", tuple(trusted)),
         )
 
     @property
@@ -134,7 +139,7 @@ class ModelRequest:
             parts.append(f"device={self.device}")
         return " ".join(parts)
 
-    def trace(self, input_range: bool = True) -> Any:
+    def trace(self, input_range: bool = True, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
         """Trace the model (see [`archdoc.trace()`][archdoc.tracing.trace])."""
         from archdoc.tracing import trace
 
@@ -144,6 +149,8 @@ class ModelRequest:
             batch=self.batch,
             device=self.device,
             input_range=input_range,
+            timeout=timeout,
+            trust=self.trust,
             **dict(self.kwargs),
         )
 
@@ -168,7 +175,7 @@ class RenderOptions:
 MARKER_OPTIONS = ("--input", "--batch", "--device", "--classes", "--set", "--format", "--depth", "--table-depth")
 
 
-def parse_marker(args: str) -> tuple[ModelRequest, RenderOptions]:
+def parse_marker(args: str, trusted: Sequence[str] = ()) -> tuple[ModelRequest, RenderOptions]:
     """Read the ``archdoc render`` arguments written in an embed marker.
 
     Only what a region can show is accepted: no ``-o`` (the region is the output)
@@ -178,12 +185,12 @@ def parse_marker(args: str) -> tuple[ModelRequest, RenderOptions]:
         OptionError: The arguments cannot be read (``bad marker arguments: ...``).
     """
     try:
-        return _parse_marker(args)
+        return _parse_marker(args, trusted)
     except (OptionError, InputSpecError) as exc:
         raise OptionError(f"bad marker arguments: {exc}") from None
 
 
-def _parse_marker(args: str) -> tuple[ModelRequest, RenderOptions]:
+def _parse_marker(args: str, trusted: Sequence[str]) -> tuple[ModelRequest, RenderOptions]:
     try:
         words = shlex.split(args)
     except ValueError as exc:
@@ -231,6 +238,7 @@ def _parse_marker(args: str) -> tuple[ModelRequest, RenderOptions]:
         settings=[parse_setting(text) for text in values.get("--set", [])],
         batch=_whole(one("--batch", "1"), "--batch", 1),
         device=one("--device", "meta"),
+        trust=Trust("an embed marker", tuple(trusted)),
     )
     options = RenderOptions(fmt, _whole(one("--depth", "0"), "--depth", 0), _whole(one("--table-depth", "2"), "--table-depth", 0))
     return request, options
@@ -289,7 +297,7 @@ def _int(value: Any, what: str, label: str, minimum: int) -> int:
     return value
 
 
-def _site_entry(index: int, item: Any) -> SiteEntry:
+def _site_entry(index: int, item: Any, trusted: Sequence[str]) -> SiteEntry:
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, Mapping):
@@ -324,7 +332,8 @@ def _site_entry(index: int, item: Any) -> SiteEntry:
         raise ArchdocError(f"{label}: 'device' must be text such as 'meta' or 'cpu'")
     try:
         request = ModelRequest.from_options(
-            name.strip(), inputs, item.get("classes"), settings.items(), _int(item.get("batch", 1), "batch", label, 1), device
+            name.strip(), inputs, item.get("classes"), settings.items(), _int(item.get("batch", 1), "batch", label, 1), device,
+            Trust("mkdocs.yml", tuple(trusted)),
         )
     except OptionError as exc:
         message = str(exc).replace("--classes or --set num_classes=...", "as 'classes' or in 'set'")
@@ -353,14 +362,14 @@ def _site_entry(index: int, item: Any) -> SiteEntry:
     )
 
 
-def parse_site_entries(items: Sequence[Any]) -> list[SiteEntry]:
+def parse_site_entries(items: Sequence[Any], trusted: Sequence[str] = ()) -> list[SiteEntry]:
     """Check the plugin's ``models:`` list and give each entry a unique page.
 
     Raises:
         ArchdocError: An entry is malformed, naming it (``models[2] (resnet18): ...``),
             or two entries would write the same page.
     """
-    entries = [_site_entry(i, item) for i, item in enumerate(items)]
+    entries = [_site_entry(i, item, trusted) for i, item in enumerate(items)]
     seen: dict[str, SiteEntry] = {}
     for entry in entries:
         other = seen.get(entry.slug.lower())

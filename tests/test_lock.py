@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -97,7 +98,8 @@ def test_check_names_the_layer_that_changed(tmp_path):
 
 
 def test_check_reports_a_model_that_no_longer_exists(tmp_path):
-    lock = {"archdoc_lock": 1, "models": {"resnet9": {"model": "resnet9", "inputs": None, "kwargs": {}, "batch": 1, "device": "meta", "params": 1, "trainable_params": 1, "mult_adds": 1, "output_shapes": [[1, 2]], "layers_sha256": "", "layers": []}}}
+    empty = hashlib.sha256(b"[]").hexdigest()  # the digest of an empty layer table
+    lock = {"archdoc_lock": 1, "models": {"resnet9": {"model": "resnet9", "inputs": None, "kwargs": {}, "batch": 1, "device": "meta", "params": 1, "trainable_params": 1, "mult_adds": 1, "output_shapes": [[1, 2]], "layers_sha256": empty, "layers": []}}}
     (tmp_path / "archdoc.lock.json").write_text(json.dumps(lock), encoding="utf-8")
     result = CliRunner().invoke(main, ["check", "--lock", str(tmp_path / "archdoc.lock.json")])
     assert result.exit_code == 1

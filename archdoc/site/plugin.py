@@ -69,6 +69,10 @@ class ArchdocPluginConfig(base.Config):
     """Show each builder's docstring (through mkdocstrings when it is configured)."""
     mermaid = c.Type(bool, default=True)
     """Ship mermaid.js with the site and raise its size limits for large networks."""
+    trust = c.ListOfItems(c.Type(str), default=[])
+    """Packages (e.g. ``timm``) that import paths in ``models:`` may name besides the project's own code."""
+    timeout = c.Type((int, float), default=600)
+    """Seconds a model's code may run while it is traced (0: no limit)."""
 
 
 class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
@@ -89,7 +93,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     @event_priority(100)
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         try:
-            self.entries = parse_site_entries(self.config.models)
+            self.entries = parse_site_entries(self.config.models, self.config.trust)
         except ArchdocError as exc:
             raise PluginError(f"archdoc: {exc}") from None
         self.directory = self.config.directory.strip("/") or "models"
@@ -109,13 +113,14 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         return config
 
     def _expose_builders(self, config: MkDocsConfig) -> None:
-        """Let mkdocstrings find builders whose package is mapped from another folder.
+        """Let mkdocstrings find the builders where Python imports them from.
 
-        griffe, which mkdocstrings uses, finds modules by their files: ``archdoc.zoo.lenet``
-        must live at ``archdoc/zoo/lenet.py``. An installed package is laid out that way,
-        but an editable install of a project that maps a folder into a package (as archdoc
-        maps ``models/`` to ``archdoc.zoo``) is not. For those, a temporary tree of links
-        with the package layout goes first on mkdocstrings' search path.
+        griffe, which mkdocstrings uses, finds modules by their files, searching the
+        working directory first: ``archdoc.zoo.lenet`` must live at ``archdoc/zoo/lenet.py``.
+        Neither an editable install that maps a folder into a package (as archdoc maps
+        ``models/`` to ``archdoc.zoo``) nor a checkout next to an installed package is laid
+        out that way. A temporary tree of links in the imported layout goes first on
+        mkdocstrings' search path.
         """
         from archdoc.registry import get_entry
 
@@ -199,7 +204,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         request = entry.request
         if request.label not in self.traces:
             try:
-                self.traces[request.label] = request.trace()
+                self.traces[request.label] = request.trace(timeout=self.config.timeout or None)
             except ArchdocError as exc:
                 raise PluginError(f"archdoc: {entry.label}: {exc}") from None
             except Exception as exc:  # the model's own code failed
@@ -244,26 +249,34 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
             raise PluginError(f"archdoc: {entry.label}: page template: {type(exc).__name__}: {exc}") from None
 
     def _builder_doc(self, entry: SiteEntry) -> str:
-        """The builder's docstring: a mkdocstrings block when that plugin runs, else its text."""
+        """The builder's docstring.
+
+        A zoo builder's goes through mkdocstrings when that plugin runs (its
+        signature and source too). A project's own model's is shown as it is
+        written, in a text block: its text is the model's, and none of it may
+        become live HTML on the page.
+        """
         import inspect
 
-        from archdoc.loading import is_import_path
+        from archdoc.loading import import_model, is_import_path
+        from archdoc.markdown import code_span
         from archdoc.registry import get_entry
 
         if is_import_path(entry.name):
-            # The class or factory itself: mkdocstrings finds it where Python does.
-            module, _, attribute = entry.name.partition(":")
-            path = f"{module}.{attribute}"
-            if not self.has_mkdocstrings:
-                from archdoc.loading import import_model
-
-                builder = import_model(entry.name).target
-        else:
             try:
-                builder = get_entry(entry.name).builder
+                builder = import_model(entry.name, entry.request.trust).target
             except ArchdocError:
                 return ""
-            path = f"{builder.__module__}.{builder.__qualname__}"
+            doc = inspect.getdoc(builder) or ""
+            if not doc:
+                return ""
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", doc)), default=0))
+            return f"{code_span(entry.name)}\n\n{fence}text\n{doc}\n{fence}"
+        try:
+            builder = get_entry(entry.name).builder
+        except ArchdocError:
+            return ""
+        path = f"{builder.__module__}.{builder.__qualname__}"
         if self.has_mkdocstrings:
             return "\n".join(
                 [
@@ -282,7 +295,12 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
 def _package_links(modules: list[str]) -> Path | None:
     """A temporary folder where each module's file sits at the path its dotted name implies.
 
-    Returns ``None`` when every module already does (nothing to link).
+    It mirrors the packages where Python imports them from (``site-packages`` for an
+    installed archdoc, the source folders for an editable one), so mkdocstrings reads
+    the code that runs, not a same-named folder in the working directory (a checkout's
+    ``archdoc/`` has no ``zoo``: the zoo is installed from ``models/``).
+
+    Returns ``None`` when there is no module to document.
     """
     import importlib
 
@@ -293,12 +311,7 @@ def _package_links(modules: list[str]) -> Path | None:
             package = importlib.import_module(".".join(parts[:i]))
             folder = Path(getattr(package, "__file__", "") or "").parent
             remapped[".".join(parts[:i])] = folder
-    moved = {
-        name: folder
-        for name, folder in remapped.items()
-        if "." in name and folder != remapped.get(name.rsplit(".", 1)[0], Path()) / name.rsplit(".", 1)[1]
-    }
-    if not moved:
+    if not remapped:
         return None
     root = Path(tempfile.mkdtemp(prefix="archdoc-griffe-"))
     for name in sorted(remapped, key=lambda n: n.count(".")):

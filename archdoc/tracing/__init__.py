@@ -18,11 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from archdoc.errors import InputError
+from archdoc.errors import InputError, TraceError
+from archdoc.loading import Trust
 from archdoc.shapes import as_input_specs
 from archdoc.tracing.build import check_device, resolve
 from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
+from archdoc.tracing.guard import DEFAULT_TIMEOUT, guarded
 from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, size_predictor, spatial_input
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
@@ -60,6 +62,8 @@ def trace(
     batch: int = 1,
     device: str = "meta",
     input_range: bool = True,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    trust: Trust | None = None,
     **builder_kwargs: Any,
 ) -> Trace:
     """Trace a model once and return the immutable record every renderer reads.
@@ -76,6 +80,9 @@ def trace(
         device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
         input_range: Search the smallest (and largest) square input the model runs on,
             a few more passes on meta; off, `Trace.minimum_input` stays ``None``.
+        timeout: Seconds the model's code may run (import, build, every pass); ``None`` for no limit.
+        trust: Where an import path comes from and what it may run (see `archdoc.loading.Trust`);
+            from Python, any module but the standard library's.
         **builder_kwargs: Builder arguments for registry and import-path models, e.g. ``num_classes=2``.
 
     Returns:
@@ -89,12 +96,24 @@ def trace(
         InputSpecError: The input size cannot be read.
         InputError: The model cannot take the input (too small, wrong channels, ...).
         TraceError: The model failed for another reason, e.g. it reads tensor values on meta.
+        UserCodeExit: The model's code called ``sys.exit()``.
+        TimeLimitError: It ran longer than ``timeout``.
+        UntrustedCodeError: The import path names code its source may not run.
     """
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}")
     inputs = None if input_size is None else as_input_specs(input_size)
     check_device(device)
-    resolved = resolve(model_or_name, inputs, builder_kwargs, device)
+    label = model_or_name if isinstance(model_or_name, str) else type(model_or_name).__name__
+    with guarded(f"tracing {label}", timeout):
+        return _trace(model_or_name, inputs, batch, device, input_range, trust, builder_kwargs)
+
+
+def _trace(
+    model_or_name: Any, inputs: Any, batch: int, device: str, input_range: bool, trust: Trust | None,
+    builder_kwargs: dict[str, Any],
+) -> Trace:
+    resolved = resolve(model_or_name, inputs, builder_kwargs, device, trust)
     model, entry, name, inputs = resolved.module, resolved.entry, resolved.name, resolved.inputs
     model.eval()
 
@@ -112,6 +131,11 @@ def trace(
     finally:
         recorder.detach()
 
+    if next(tensors(output), None) is None:
+        raise TraceError(
+            f"{name} returned {type(output).__name__}, not a tensor (or a tuple, list or dict of tensors); "
+            "archdoc documents what a model computes from its output"
+        )
     holders = owners(model)
     layers = collect_layers(model, recorder.calls, holders)
     recorder.flow.outputs(output)

@@ -16,7 +16,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from archdoc.errors import ArchdocError, InputError
-from archdoc.loading import import_model, is_import_path
+from archdoc.loading import Trust, import_model, is_import_path
 from archdoc.registry import ModelEntry, get_entry
 from archdoc.shapes import InputSpec
 
@@ -45,9 +45,13 @@ class Resolved:
 
 
 def resolve(
-    model_or_name: Any, inputs: tuple[InputSpec, ...] | None, builder_kwargs: dict[str, Any], device: str
+    model_or_name: Any, inputs: tuple[InputSpec, ...] | None, builder_kwargs: dict[str, Any], device: str,
+    trust: Trust | None = None,
 ) -> Resolved:
-    """Build a registry or import-path model on ``device``, or copy a user's instance there."""
+    """Build a registry or import-path model on ``device``, or copy a user's instance there.
+
+    ``trust`` says where an import path comes from and so which code it may name.
+    """
     if isinstance(model_or_name, nn.Module):
         if builder_kwargs:
             raise ArchdocError("builder arguments only apply to models given by name")
@@ -58,7 +62,7 @@ def resolve(
     if not isinstance(model_or_name, str):
         raise ArchdocError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
     if is_import_path(model_or_name):
-        return _resolve_import(model_or_name, inputs, builder_kwargs, device)
+        return _resolve_import(model_or_name, inputs, builder_kwargs, device, trust)
     entry = get_entry(model_or_name)
     if inputs is None:
         inputs = (InputSpec(entry.default_input),)
@@ -80,10 +84,10 @@ def resolve(
 
 
 def _resolve_import(
-    spec: str, inputs: tuple[InputSpec, ...] | None, kwargs: dict[str, Any], device: str
+    spec: str, inputs: tuple[InputSpec, ...] | None, kwargs: dict[str, Any], device: str, trust: Trust | None
 ) -> Resolved:
     """Import ``package.module:attribute`` and build (or copy) the model on ``device``."""
-    imported = import_model(spec)
+    imported = import_model(spec, trust)
     inputs = inputs or imported.default_input
     if not inputs:
         raise InputError(

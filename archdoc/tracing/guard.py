@@ -1,0 +1,86 @@
+"""Run a model's own code on a short leash: no exit, no endless run, no state left behind.
+
+- ``sys.exit()`` (``SystemExit``) from the model's code becomes an error: a check
+  must never pass because the code it ran asked to stop.
+- A time limit stops a model that never returns.
+- PyTorch's global settings a model may change while it runs (default dtype and
+  device, grad mode, deterministic algorithms, threads) are put back, so one
+  model cannot change how the next is traced.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+from archdoc.errors import DEFAULT_TIMEOUT, TimeLimitError, UserCodeExit
+
+__all__ = ["guarded", "DEFAULT_TIMEOUT"]
+
+
+class _Expired(BaseException):
+    """Raised into the running model when its time is up (not an Exception: the model's
+    own ``except Exception`` blocks cannot swallow it)."""
+
+
+@contextmanager
+def _torch_state() -> Iterator[None]:
+    dtype = torch.get_default_dtype()
+    device = torch.get_default_device()
+    grad = torch.is_grad_enabled()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_default_device(device)
+        torch.set_grad_enabled(grad)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_Expired` in this thread after ``seconds`` (main thread only; elsewhere no limit)."""
+    usable = (
+        seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Expired()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def guarded(what: str, timeout: float | None = DEFAULT_TIMEOUT) -> Iterator[None]:
+    """Run the model's code for ``what`` (``"tracing resnet18"``) within the limits above.
+
+    Raises:
+        UserCodeExit: The code raised ``SystemExit``.
+        TimeLimitError: It ran longer than ``timeout`` seconds.
+    """
+    try:
+        with _torch_state(), _time_limit(timeout):
+            yield
+    except _Expired:
+        raise TimeLimitError(float(timeout or 0), what) from None
+    except SystemExit as exc:
+        raise UserCodeExit(exc.code, what) from None

@@ -103,7 +103,10 @@ def find_regions(text: str, path: str = "<text>") -> list[Region]:
         newline = line[len(body):]
         match = _FENCE.match(body)
         if comment:
-            comment = "-->" not in body
+            # Inside a comment left open on an earlier line: markers here are commented out,
+            # and the comment ends at the first other line that closes one.
+            if not (_OPEN.match(body) or _CLOSE.match(body)):
+                comment = "-->" not in body
         elif fence is not None:
             if match and match.group("fence")[0] == fence[0] and len(match.group("fence")) >= len(fence) and not body.strip()[len(match.group("fence")):].strip():
                 fence = None

@@ -11,7 +11,7 @@ from typing import Any
 from archdoc.arithmetic import arithmetic_rows, render_arithmetic, render_arithmetic_html
 from archdoc.format import scale, scaled, shape_text
 from archdoc.jinja import environment
-from archdoc.markdown import code_span, table_cell
+from archdoc.markdown import code_span, paragraph, table_cell
 from archdoc.table import render_table, render_table_html
 from archdoc.tracing.record import LayerKind, Trace
 
@@ -40,6 +40,11 @@ def torchinfo_mult_adds(trace: Trace) -> int:
         else:
             total += out[0] * layer.params
     return total
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``, so the text cannot close it."""
+    return "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
 
 
 def reproduce_command(trace: Trace) -> str:
@@ -157,6 +162,7 @@ def page_context(
             long ones collapsible; the plain text table kept behind a disclosure.
     """
     kwargs = dict(trace.builder_kwargs)
+    cli, python = reproduce_command(trace), _python(trace)
     table = render_table(trace, depth=depth)
     rows = arithmetic_rows(trace)
     params = f"{trace.total_params:,}"
@@ -179,7 +185,7 @@ def page_context(
                 f"counts bias and normalisation parameters as mult-adds."
             )
     return {
-        "title": title or trace.display_name,
+        "title": paragraph(title or trace.display_name),
         "card": trace.card,
         "footnote": _footnote(trace) if trace.card else "",
         "short_citation": _short_citation(trace) if trace.card else "",
@@ -197,7 +203,7 @@ def page_context(
         },
         "diagrams": diagrams,
         "table": table,
-        "fence": "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", table)), default=0)),
+        "fence": _fence(table),
         "site": site,
         "table_html": render_table_html(trace, depth=depth) if site else "",
         "table_rows": sum(1 for layer in trace.layers if layer.depth <= depth),
@@ -206,7 +212,7 @@ def page_context(
         "arithmetic_html": render_arithmetic_html(trace, rows) if site else "",
         "arithmetic_rows": len(rows),
         "deviations": trace.deviations,
-        "reproduce": {"cli": reproduce_command(trace), "python": _python(trace)},
+        "reproduce": {"cli": cli, "python": python, "fence": _fence(cli + python)},
         "builder_doc": "",
     }
 

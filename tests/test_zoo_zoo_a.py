@@ -1,0 +1,146 @@
+"""SqueezeNet against published figures.
+
+Expected numbers come from outside this code:
+- torchvision's weights metadata (``num_params``, ``_ops`` in GFLOPS, which are in fact
+  multiply-accumulates, ``min_size``), as listed in its model documentation;
+- the papers' tables and the reference code they point to:
+  SqueezeNet's Table 1 (the Fire modules and the total parameter count);
+- hand arithmetic, written out next to each figure.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import pytest
+import torch
+
+import archdoc
+from archdoc.errors import BuildError
+from archdoc.registry import get_entry
+from conftest import cached_trace
+from test_zoo import dispatcher_mult_adds, meta_model
+
+@functools.lru_cache(maxsize=None)
+def default_model(name: str) -> torch.nn.Module:
+    """The builder's default model on meta, in eval mode, built once (tests must not change it)."""
+    return meta_model(name)
+
+
+# name: (params, mult-adds in G at the default input) from torchvision's weights metadata
+# (num_params, _ops), IMAGENET1K_V1 for every builder.
+PUBLISHED = {
+    "squeezenet1_0": (1_248_424, 0.819),  # also the SqueezeNet paper's Table 1 total, 1,248,424
+    "squeezenet1_1": (1_235_496, 0.349),
+}
+
+# torchvision's evaluation crop (the weights' transforms) and min_size.
+CROP = {name: 299 if name == "inception_v3" else 224 for name in PUBLISHED}
+DOCUMENTED_MIN = {
+    "squeezenet1_0": 21,
+    "squeezenet1_1": 17,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_params_and_mult_adds(name):
+    params, gmacs = PUBLISHED[name]
+    entry = get_entry(name)
+    assert entry.default_input == (3, CROP[name], CROP[name])
+    model = default_model(name)
+    assert all(p.is_meta for p in model.parameters())
+    assert sum(p.numel() for p in model.parameters()) == params
+    mult_adds, out_shape = dispatcher_mult_adds(model, entry.default_input)
+    assert out_shape == (1, 1000)
+    # Within 0.5 %, or within half a unit of the published third decimal where that is coarser
+    # (a published 0.040 G can be anything from 0.0395 to 0.0405 G).
+    assert abs(mult_adds / 1e9 - gmacs) <= max(0.005 * gmacs, 0.0005)
+    assert round(mult_adds / 1e9, 3) == gmacs
+    trace = cached_trace(name)
+    assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
+
+
+# Hand arithmetic for the classifier(s) and the first convolution:
+# (inputs + 1 bias) per class, and (output channels × kernel area) per input channel.
+CLASSIFIER_FAN_IN = {
+    "squeezenet1_0": 512 + 1,  # conv10, 1×1
+    "squeezenet1_1": 512 + 1,
+}
+FIRST_CONV_PER_CHANNEL = {
+    "squeezenet1_0": 96 * 7 * 7,
+    "squeezenet1_1": 64 * 3 * 3,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_classes_and_channels_change_params_by_hand(name):
+    params, _ = PUBLISHED[name]
+    model = meta_model(name, in_channels=1, num_classes=10)
+    expected = params - (1000 - 10) * CLASSIFIER_FAN_IN[name] - (3 - 1) * FIRST_CONV_PER_CHANNEL[name]
+    assert sum(p.numel() for p in model.parameters()) == expected
+    side = max(DOCUMENTED_MIN[name], 32)  # small inputs keep the test fast
+    assert model(torch.empty(2, 1, side, side, device="meta")).shape == (2, 10)
+
+
+# Why each minimum, by hand (floor((n + 2p − k) / s) + 1 per layer, ceil for SqueezeNet's pools):
+# - SqueezeNet 1.0: 21 → 8 (conv1 7×7/2) → 4 → 2 → 1 (ceil-mode 3×3/2 pools). At 20: 7 → 3 → 1,
+#   and the third pool's output would be ceil(−1) + 1 = 0.
+# - SqueezeNet 1.1: 17 → 8 (conv1 3×3/2) → 4 → 2 → 1. At 16: 7 → 3 → 1 → 0 at the third pool.
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_minimum_input(name):
+    minimum = DOCUMENTED_MIN[name]
+    entry = get_entry(name)
+    assert entry.documented_min_size == minimum
+    trace = cached_trace(name)
+    assert trace.minimum_input == (minimum, minimum)
+    assert trace.maximum_input is None  # adaptive or mean pooling: no upper bound
+    model = default_model(name)
+    assert model(torch.empty(1, 3, minimum, minimum, device="meta")).shape == (1, 1000)
+    if minimum > 1:
+        with pytest.raises(RuntimeError):
+            model(torch.empty(1, 3, minimum - 1, minimum - 1, device="meta"))
+
+
+FAMILIES = {
+    "squeezenet": ("SqueezeNet", "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"),
+}
+DISPLAY_NAMES = {
+    "squeezenet1_0": "SqueezeNet 1.0",
+    "squeezenet1_1": "SqueezeNet 1.1",
+}
+
+
+def test_families_register_exactly_these_builders():
+    registered = {name for name in archdoc.list_models() if get_entry(name).family in FAMILIES}
+    assert registered == set(PUBLISHED) == set(DISPLAY_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_every_card_is_complete(name):
+    entry = get_entry(name)
+    card = entry.card
+    assert (entry.family_title, card.title) == FAMILIES[entry.family]
+    assert entry.display_name == DISPLAY_NAMES[name]
+    assert card.authors and 2016 <= card.year <= 2019 and card.venue
+    assert len(card.description) > 80
+    assert card.arxiv
+    assert "torchvision-compatible" in card.implementation
+    assert entry.all_deviations and all(d.strip().endswith(".") for d in entry.all_deviations)
+    parameters = inspect.signature(entry.builder).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for p in parameters.values())
+    assert (parameters["in_channels"].default, parameters["num_classes"].default) == (3, 1000)
+
+
+# --- SqueezeNet -----------------------------------------------------------------------------
+
+
+def test_squeezenet_fire_modules_follow_table_1():
+    # The paper's Table 1: fire2..fire9 as (s1x1, e1x1, e3x3).
+    table = [(16, 64, 64), (16, 64, 64), (32, 128, 128), (32, 128, 128),
+             (48, 192, 192), (48, 192, 192), (64, 256, 256), (64, 256, 256)]  # fmt: skip
+    for name in ("squeezenet1_0", "squeezenet1_1"):
+        fires = [m for m in default_model(name).modules() if type(m).__name__ == "Fire"]
+        assert [(f.squeeze.out_channels, f.expand1x1.out_channels, f.expand3x3.out_channels) for f in fires] == table
+
+

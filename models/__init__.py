@@ -7,6 +7,7 @@ registers every builder with :mod:`archdoc.registry`.
 
 from archdoc.zoo import (  # noqa: F401 (registers)
     alexnet,
+    densenet,
     googlenet,
     lenet,
     resnet,
@@ -16,6 +17,7 @@ from archdoc.zoo import (  # noqa: F401 (registers)
 
 __all__ = [
     "alexnet",
+    "densenet",
     "googlenet",
     "lenet",
     "resnet",

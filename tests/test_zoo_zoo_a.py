@@ -1,10 +1,11 @@
-"""SqueezeNet against published figures.
+"""SqueezeNet and DenseNet against published figures.
 
 Expected numbers come from outside this code:
 - torchvision's weights metadata (``num_params``, ``_ops`` in GFLOPS, which are in fact
   multiply-accumulates, ``min_size``), as listed in its model documentation;
 - the papers' tables and the reference code they point to:
   SqueezeNet's Table 1 (the Fire modules and the total parameter count);
+  DenseNet's Table 1 (growth rate and layers per dense block);
 - hand arithmetic, written out next to each figure.
 """
 
@@ -31,6 +32,10 @@ def default_model(name: str) -> torch.nn.Module:
 # name: (params, mult-adds in G at the default input) from torchvision's weights metadata
 # (num_params, _ops), IMAGENET1K_V1 for every builder.
 PUBLISHED = {
+    "densenet121": (7_978_856, 2.834),
+    "densenet161": (28_681_000, 7.728),
+    "densenet169": (14_149_480, 3.360),
+    "densenet201": (20_013_928, 4.291),
     "squeezenet1_0": (1_248_424, 0.819),  # also the SqueezeNet paper's Table 1 total, 1,248,424
     "squeezenet1_1": (1_235_496, 0.349),
 }
@@ -38,6 +43,7 @@ PUBLISHED = {
 # torchvision's evaluation crop (the weights' transforms) and min_size.
 CROP = {name: 299 if name == "inception_v3" else 224 for name in PUBLISHED}
 DOCUMENTED_MIN = {
+    **{f"densenet{d}": 29 for d in (121, 161, 169, 201)},
     "squeezenet1_0": 21,
     "squeezenet1_1": 17,
 }
@@ -64,10 +70,18 @@ def test_params_and_mult_adds(name):
 # Hand arithmetic for the classifier(s) and the first convolution:
 # (inputs + 1 bias) per class, and (output channels × kernel area) per input channel.
 CLASSIFIER_FAN_IN = {
+    "densenet121": 1024 + 1,
+    "densenet161": 2208 + 1,
+    "densenet169": 1664 + 1,
+    "densenet201": 1920 + 1,
     "squeezenet1_0": 512 + 1,  # conv10, 1×1
     "squeezenet1_1": 512 + 1,
 }
 FIRST_CONV_PER_CHANNEL = {
+    "densenet121": 64 * 7 * 7,  # 2k filters with k = 32
+    "densenet161": 96 * 7 * 7,  # k = 48
+    "densenet169": 64 * 7 * 7,
+    "densenet201": 64 * 7 * 7,
     "squeezenet1_0": 96 * 7 * 7,
     "squeezenet1_1": 64 * 3 * 3,
 }
@@ -84,6 +98,8 @@ def test_classes_and_channels_change_params_by_hand(name):
 
 
 # Why each minimum, by hand (floor((n + 2p − k) / s) + 1 per layer, ceil for SqueezeNet's pools):
+# - DenseNet: 29 → 15 (conv0) → 8 (pool0) → 4 → 2 → 1 (transitions). At 28: 14 → 7 → 3 → 1, and
+#   transition3's 2×2 average pool gets a 1×1 map.
 # - SqueezeNet 1.0: 21 → 8 (conv1 7×7/2) → 4 → 2 → 1 (ceil-mode 3×3/2 pools). At 20: 7 → 3 → 1,
 #   and the third pool's output would be ceil(−1) + 1 = 0.
 # - SqueezeNet 1.1: 17 → 8 (conv1 3×3/2) → 4 → 2 → 1. At 16: 7 → 3 → 1 → 0 at the third pool.
@@ -103,9 +119,14 @@ def test_minimum_input(name):
 
 
 FAMILIES = {
+    "densenet": ("DenseNet", "Densely Connected Convolutional Networks"),
     "squeezenet": ("SqueezeNet", "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"),
 }
 DISPLAY_NAMES = {
+    "densenet121": "DenseNet-121",
+    "densenet161": "DenseNet-161",
+    "densenet169": "DenseNet-169",
+    "densenet201": "DenseNet-201",
     "squeezenet1_0": "SqueezeNet 1.0",
     "squeezenet1_1": "SqueezeNet 1.1",
 }
@@ -130,6 +151,32 @@ def test_every_card_is_complete(name):
     parameters = inspect.signature(entry.builder).parameters
     assert all(p.kind is p.KEYWORD_ONLY for p in parameters.values())
     assert (parameters["in_channels"].default, parameters["num_classes"].default) == (3, 1000)
+
+
+# --- DenseNet -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, widths",
+    [
+        # Each block adds layers·k channels, each transition halves them (θ = 0.5):
+        # 64 + 6·32 = 256 → 128 + 12·32 = 512 → 256 + 24·32 = 1024 → 512 + 16·32 = 1024.
+        ("densenet121", (256, 512, 1024, 1024)),
+        # 96 + 6·48 = 384 → 192 + 12·48 = 768 → 384 + 36·48 = 2112 → 1056 + 24·48 = 2208.
+        ("densenet161", (384, 768, 2112, 2208)),
+        # 256 → 512 → 256 + 32·32 = 1280 → 640 + 32·32 = 1664.
+        ("densenet169", (256, 512, 1280, 1664)),
+        # 256 → 512 → 256 + 48·32 = 1792 → 896 + 32·32 = 1920.
+        ("densenet201", (256, 512, 1792, 1920)),
+    ],
+)
+def test_densenet_block_widths(name, widths):
+    trace = cached_trace(name)
+    shapes = {layer.name: layer.output_shape for layer in trace.layers}
+    sizes = (56, 28, 14, 7)  # 224 / 4, then halved by each transition
+    assert [shapes[f"features.denseblock{i}"] for i in range(1, 5)] == [
+        (1, c, s, s) for c, s in zip(widths, sizes)
+    ]
 
 
 # --- SqueezeNet -----------------------------------------------------------------------------

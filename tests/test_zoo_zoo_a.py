@@ -1,4 +1,4 @@
-"""SqueezeNet and DenseNet against published figures.
+"""SqueezeNet, DenseNet and Inception v3 against published figures.
 
 Expected numbers come from outside this code:
 - torchvision's weights metadata (``num_params``, ``_ops`` in GFLOPS, which are in fact
@@ -6,6 +6,7 @@ Expected numbers come from outside this code:
 - the papers' tables and the reference code they point to:
   SqueezeNet's Table 1 (the Fire modules and the total parameter count);
   DenseNet's Table 1 (growth rate and layers per dense block);
+  Inception v3's Table 1 (the 35×35, 17×17 and 8×8 grids);
 - hand arithmetic, written out next to each figure.
 """
 
@@ -32,6 +33,7 @@ def default_model(name: str) -> torch.nn.Module:
 # name: (params, mult-adds in G at the default input) from torchvision's weights metadata
 # (num_params, _ops), IMAGENET1K_V1 for every builder.
 PUBLISHED = {
+    "inception_v3": (27_161_264, 5.713),  # counts the auxiliary classifier's params, not its mult-adds
     "densenet121": (7_978_856, 2.834),
     "densenet161": (28_681_000, 7.728),
     "densenet169": (14_149_480, 3.360),
@@ -43,6 +45,7 @@ PUBLISHED = {
 # torchvision's evaluation crop (the weights' transforms) and min_size.
 CROP = {name: 299 if name == "inception_v3" else 224 for name in PUBLISHED}
 DOCUMENTED_MIN = {
+    "inception_v3": 75,
     **{f"densenet{d}": 29 for d in (121, 161, 169, 201)},
     "squeezenet1_0": 21,
     "squeezenet1_1": 17,
@@ -70,6 +73,7 @@ def test_params_and_mult_adds(name):
 # Hand arithmetic for the classifier(s) and the first convolution:
 # (inputs + 1 bias) per class, and (output channels × kernel area) per input channel.
 CLASSIFIER_FAN_IN = {
+    "inception_v3": (2048 + 1) + (768 + 1),  # fc and AuxLogits.fc
     "densenet121": 1024 + 1,
     "densenet161": 2208 + 1,
     "densenet169": 1664 + 1,
@@ -78,6 +82,7 @@ CLASSIFIER_FAN_IN = {
     "squeezenet1_1": 512 + 1,
 }
 FIRST_CONV_PER_CHANNEL = {
+    "inception_v3": 32 * 3 * 3,
     "densenet121": 64 * 7 * 7,  # 2k filters with k = 32
     "densenet161": 96 * 7 * 7,  # k = 48
     "densenet169": 64 * 7 * 7,
@@ -98,6 +103,8 @@ def test_classes_and_channels_change_params_by_hand(name):
 
 
 # Why each minimum, by hand (floor((n + 2p − k) / s) + 1 per layer, ceil for SqueezeNet's pools):
+# - Inception v3: 75 → 37 → 35 → 35 → 17 (pool) → 17 → 15 → 7 (pool) → 3 (Mixed_6a) → 1 (Mixed_7a).
+#   At 74 Mixed_6a leaves 2×2, and Mixed_7a's unpadded 3×3/2 convolution does not fit.
 # - DenseNet: 29 → 15 (conv0) → 8 (pool0) → 4 → 2 → 1 (transitions). At 28: 14 → 7 → 3 → 1, and
 #   transition3's 2×2 average pool gets a 1×1 map.
 # - SqueezeNet 1.0: 21 → 8 (conv1 7×7/2) → 4 → 2 → 1 (ceil-mode 3×3/2 pools). At 20: 7 → 3 → 1,
@@ -119,10 +126,12 @@ def test_minimum_input(name):
 
 
 FAMILIES = {
+    "inception": ("Inception v3", "Rethinking the Inception Architecture for Computer Vision"),
     "densenet": ("DenseNet", "Densely Connected Convolutional Networks"),
     "squeezenet": ("SqueezeNet", "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"),
 }
 DISPLAY_NAMES = {
+    "inception_v3": "Inception v3",
     "densenet121": "DenseNet-121",
     "densenet161": "DenseNet-161",
     "densenet169": "DenseNet-169",
@@ -151,6 +160,52 @@ def test_every_card_is_complete(name):
     parameters = inspect.signature(entry.builder).parameters
     assert all(p.kind is p.KEYWORD_ONLY for p in parameters.values())
     assert (parameters["in_channels"].default, parameters["num_classes"].default) == (3, 1000)
+
+
+# --- Inception v3 ---------------------------------------------------------------------------
+
+# AuxLogits by hand: conv0 768·128 + BN 2·128, conv1 128·768·5·5 + BN 2·768, fc 768·1000 + 1000.
+AUX_PARAMS = (768 * 128 + 2 * 128) + (128 * 768 * 25 + 2 * 768) + (768 * 1000 + 1000)
+
+
+def test_inception_v3_without_aux_logits():
+    assert AUX_PARAMS == 3_326_696
+    model = meta_model("inception_v3", aux_logits=False)
+    assert model.AuxLogits is None
+    assert sum(p.numel() for p in model.parameters()) == 27_161_264 - AUX_PARAMS
+    # The auxiliary classifier never runs in eval mode, so the mult-adds do not change.
+    assert dispatcher_mult_adds(model, (3, 299, 299))[0] == cached_trace("inception_v3").mult_adds
+
+
+def test_inception_v3_training_mode_returns_aux_logits():
+    model = meta_model("inception_v3").train()
+    out = model(torch.empty(2, 3, 299, 299, device="meta"))
+    assert out.logits.shape == out.aux_logits.shape == (2, 1000)
+    assert default_model("inception_v3")(torch.empty(2, 3, 299, 299, device="meta")).shape == (2, 1000)
+    model = meta_model("inception_v3", aux_logits=False).train()
+    assert model(torch.empty(2, 3, 299, 299, device="meta")).shape == (2, 1000)
+
+
+def test_inception_v3_transform_input():
+    # A pixel p normalised with ImageNet's (mean, std) must come out normalised with (0.5, 0.5).
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+    pixels = torch.tensor([0.0, 0.25, 1.0]).view(1, 1, 3, 1).expand(1, 3, 3, 1)
+    imagenet = (pixels - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+    model = meta_model("inception_v3", transform_input=True)
+    torch.testing.assert_close(model._transform_input(imagenet), (pixels - 0.5) / 0.5)
+    assert default_model("inception_v3")._transform_input(imagenet) is imagenet
+    with pytest.raises(BuildError):
+        archdoc.get_model("inception_v3", in_channels=1, transform_input=True)
+
+
+def test_inception_v3_grids():
+    # Table 1's grids at 299×299: 35×35×288, 17×17×768, 8×8×2048 (after the last module).
+    trace = cached_trace("inception_v3")
+    shapes = {layer.name: layer.output_shape for layer in trace.layers}
+    assert shapes["Mixed_5d"] == (1, 288, 35, 35)
+    assert shapes["Mixed_6e"] == (1, 768, 17, 17)
+    assert shapes["Mixed_7a"] == (1, 1280, 8, 8)
+    assert shapes["Mixed_7c"] == (1, 2048, 8, 8)
 
 
 # --- DenseNet -------------------------------------------------------------------------------

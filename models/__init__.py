@@ -12,6 +12,7 @@ from archdoc.zoo import (  # noqa: F401 (registers)
     inception,
     lenet,
     resnet,
+    shufflenetv2,
     squeezenet,
     vgg,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "inception",
     "lenet",
     "resnet",
+    "shufflenetv2",
     "squeezenet",
     "vgg",
 ]

@@ -1,4 +1,4 @@
-"""SqueezeNet, DenseNet and Inception v3 against published figures.
+"""SqueezeNet, DenseNet, Inception v3 and ShuffleNet V2 against published figures.
 
 Expected numbers come from outside this code:
 - torchvision's weights metadata (``num_params``, ``_ops`` in GFLOPS, which are in fact
@@ -7,6 +7,7 @@ Expected numbers come from outside this code:
   SqueezeNet's Table 1 (the Fire modules and the total parameter count);
   DenseNet's Table 1 (growth rate and layers per dense block);
   Inception v3's Table 1 (the 35×35, 17×17 and 8×8 grids);
+  ShuffleNet V2's Table 5 (units and output channels per stage);
 - hand arithmetic, written out next to each figure.
 """
 
@@ -40,6 +41,10 @@ PUBLISHED = {
     "densenet201": (20_013_928, 4.291),
     "squeezenet1_0": (1_248_424, 0.819),  # also the SqueezeNet paper's Table 1 total, 1,248,424
     "squeezenet1_1": (1_235_496, 0.349),
+    "shufflenet_v2_x0_5": (1_366_792, 0.040),
+    "shufflenet_v2_x1_0": (2_278_604, 0.145),
+    "shufflenet_v2_x1_5": (3_503_624, 0.296),
+    "shufflenet_v2_x2_0": (7_393_996, 0.583),
 }
 
 # torchvision's evaluation crop (the weights' transforms) and min_size.
@@ -49,6 +54,7 @@ DOCUMENTED_MIN = {
     **{f"densenet{d}": 29 for d in (121, 161, 169, 201)},
     "squeezenet1_0": 21,
     "squeezenet1_1": 17,
+    **{name: 1 for name in PUBLISHED if name.startswith("shufflenet")},
 }
 
 
@@ -80,6 +86,8 @@ CLASSIFIER_FAN_IN = {
     "densenet201": 1920 + 1,
     "squeezenet1_0": 512 + 1,  # conv10, 1×1
     "squeezenet1_1": 512 + 1,
+    **{f"shufflenet_v2_x{m}": 1024 + 1 for m in ("0_5", "1_0", "1_5")},
+    "shufflenet_v2_x2_0": 2048 + 1,
 }
 FIRST_CONV_PER_CHANNEL = {
     "inception_v3": 32 * 3 * 3,
@@ -89,6 +97,7 @@ FIRST_CONV_PER_CHANNEL = {
     "densenet201": 64 * 7 * 7,
     "squeezenet1_0": 96 * 7 * 7,
     "squeezenet1_1": 64 * 3 * 3,
+    **{f"shufflenet_v2_x{m}": 24 * 3 * 3 for m in ("0_5", "1_0", "1_5", "2_0")},
 }
 
 
@@ -110,6 +119,8 @@ def test_classes_and_channels_change_params_by_hand(name):
 # - SqueezeNet 1.0: 21 → 8 (conv1 7×7/2) → 4 → 2 → 1 (ceil-mode 3×3/2 pools). At 20: 7 → 3 → 1,
 #   and the third pool's output would be ceil(−1) + 1 = 0.
 # - SqueezeNet 1.1: 17 → 8 (conv1 3×3/2) → 4 → 2 → 1. At 16: 7 → 3 → 1 → 0 at the third pool.
+# - ShuffleNet V2 pads every convolution and pool by k // 2, so a 1×1 input stays 1×1 through every
+#   stride: no layer ever gets an empty map, and 1 is a real limit, not a floor.
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_minimum_input(name):
     minimum = DOCUMENTED_MIN[name]
@@ -129,6 +140,7 @@ FAMILIES = {
     "inception": ("Inception v3", "Rethinking the Inception Architecture for Computer Vision"),
     "densenet": ("DenseNet", "Densely Connected Convolutional Networks"),
     "squeezenet": ("SqueezeNet", "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"),
+    "shufflenetv2": ("ShuffleNet V2", "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design"),
 }
 DISPLAY_NAMES = {
     "inception_v3": "Inception v3",
@@ -138,6 +150,10 @@ DISPLAY_NAMES = {
     "densenet201": "DenseNet-201",
     "squeezenet1_0": "SqueezeNet 1.0",
     "squeezenet1_1": "SqueezeNet 1.1",
+    "shufflenet_v2_x0_5": "ShuffleNet V2 ×0.5",
+    "shufflenet_v2_x1_0": "ShuffleNet V2 ×1.0",
+    "shufflenet_v2_x1_5": "ShuffleNet V2 ×1.5",
+    "shufflenet_v2_x2_0": "ShuffleNet V2 ×2.0",
 }
 
 
@@ -244,5 +260,35 @@ def test_squeezenet_fire_modules_follow_table_1():
     for name in ("squeezenet1_0", "squeezenet1_1"):
         fires = [m for m in default_model(name).modules() if type(m).__name__ == "Fire"]
         assert [(f.squeeze.out_channels, f.expand1x1.out_channels, f.expand3x3.out_channels) for f in fires] == table
+
+
+# --- ShuffleNet V2 --------------------------------------------------------------------------
+
+
+def test_channel_shuffle_interleaves_the_halves():
+    unit = default_model("shufflenet_v2_x1_0").stage3[1]
+    x = torch.arange(6.0).view(1, 6, 1, 1)
+    # Two groups (0 1 2 | 3 4 5), read as a 2×3 matrix and transposed: 0 3 1 4 2 5.
+    assert unit.shuffle(x).flatten().tolist() == [0, 3, 1, 4, 2, 5]
+
+
+@pytest.mark.parametrize(
+    "name, widths",
+    [
+        # Table 5: Stage2, Stage3, Stage4 and Conv5 output channels; 28, 14, 7 at 224×224.
+        ("shufflenet_v2_x0_5", (48, 96, 192, 1024)),
+        ("shufflenet_v2_x1_0", (116, 232, 464, 1024)),
+        ("shufflenet_v2_x1_5", (176, 352, 704, 1024)),
+        ("shufflenet_v2_x2_0", (244, 488, 976, 2048)),
+    ],
+)
+def test_shufflenet_v2_stages_follow_table_5(name, widths):
+    trace = cached_trace(name)
+    shapes = {layer.name: layer.output_shape for layer in trace.layers}
+    assert [shapes[n] for n in ("stage2", "stage3", "stage4", "conv5")] == [
+        (1, widths[0], 28, 28), (1, widths[1], 14, 14), (1, widths[2], 7, 7), (1, widths[3], 7, 7)
+    ]
+    model = default_model(name)
+    assert [len(model.get_submodule(f"stage{i}")) for i in (2, 3, 4)] == [4, 8, 4]  # 1 + 3, 1 + 7, 1 + 3
 
 

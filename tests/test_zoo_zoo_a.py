@@ -1,4 +1,4 @@
-"""SqueezeNet, DenseNet, Inception v3 and ShuffleNet V2 against published figures.
+"""SqueezeNet, DenseNet, Inception v3, ShuffleNet V2 and MNASNet against published figures.
 
 Expected numbers come from outside this code:
 - torchvision's weights metadata (``num_params``, ``_ops`` in GFLOPS, which are in fact
@@ -8,6 +8,7 @@ Expected numbers come from outside this code:
   DenseNet's Table 1 (growth rate and layers per dense block);
   Inception v3's Table 1 (the 35×35, 17×17 and 8×8 grids);
   ShuffleNet V2's Table 5 (units and output channels per stage);
+  MnasNet-B1's stage table in the authors' TensorFlow code (widths and repeats);
 - hand arithmetic, written out next to each figure.
 """
 
@@ -45,6 +46,10 @@ PUBLISHED = {
     "shufflenet_v2_x1_0": (2_278_604, 0.145),
     "shufflenet_v2_x1_5": (3_503_624, 0.296),
     "shufflenet_v2_x2_0": (7_393_996, 0.583),
+    "mnasnet0_5": (2_218_512, 0.104),
+    "mnasnet0_75": (3_170_208, 0.215),
+    "mnasnet1_0": (4_383_312, 0.314),
+    "mnasnet1_3": (6_282_256, 0.526),
 }
 
 # torchvision's evaluation crop (the weights' transforms) and min_size.
@@ -55,6 +60,7 @@ DOCUMENTED_MIN = {
     "squeezenet1_0": 21,
     "squeezenet1_1": 17,
     **{name: 1 for name in PUBLISHED if name.startswith("shufflenet")},
+    **{name: 1 for name in PUBLISHED if name.startswith("mnasnet")},
 }
 
 
@@ -88,6 +94,7 @@ CLASSIFIER_FAN_IN = {
     "squeezenet1_1": 512 + 1,
     **{f"shufflenet_v2_x{m}": 1024 + 1 for m in ("0_5", "1_0", "1_5")},
     "shufflenet_v2_x2_0": 2048 + 1,
+    **{f"mnasnet{a}": 1280 + 1 for a in ("0_5", "0_75", "1_0", "1_3")},
 }
 FIRST_CONV_PER_CHANNEL = {
     "inception_v3": 32 * 3 * 3,
@@ -98,6 +105,10 @@ FIRST_CONV_PER_CHANNEL = {
     "squeezenet1_0": 96 * 7 * 7,
     "squeezenet1_1": 64 * 3 * 3,
     **{f"shufflenet_v2_x{m}": 24 * 3 * 3 for m in ("0_5", "1_0", "1_5", "2_0")},
+    "mnasnet0_5": 16 * 3 * 3,  # 32 × 0.5
+    "mnasnet0_75": 24 * 3 * 3,  # 32 × 0.75
+    "mnasnet1_0": 32 * 3 * 3,
+    "mnasnet1_3": 40 * 3 * 3,  # 32 × 1.3 = 41.6, rounded to a multiple of 8
 }
 
 
@@ -121,6 +132,7 @@ def test_classes_and_channels_change_params_by_hand(name):
 # - SqueezeNet 1.1: 17 → 8 (conv1 3×3/2) → 4 → 2 → 1. At 16: 7 → 3 → 1 → 0 at the third pool.
 # - ShuffleNet V2 pads every convolution and pool by k // 2, so a 1×1 input stays 1×1 through every
 #   stride: no layer ever gets an empty map, and 1 is a real limit, not a floor.
+# - MNASNet pads the same way (k // 2 for its 3×3 and 5×5 kernels): 1×1 stays 1×1 throughout.
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_minimum_input(name):
     minimum = DOCUMENTED_MIN[name]
@@ -141,6 +153,7 @@ FAMILIES = {
     "densenet": ("DenseNet", "Densely Connected Convolutional Networks"),
     "squeezenet": ("SqueezeNet", "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size"),
     "shufflenetv2": ("ShuffleNet V2", "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design"),
+    "mnasnet": ("MNASNet", "MnasNet: Platform-Aware Neural Architecture Search for Mobile"),
 }
 DISPLAY_NAMES = {
     "inception_v3": "Inception v3",
@@ -154,6 +167,10 @@ DISPLAY_NAMES = {
     "shufflenet_v2_x1_0": "ShuffleNet V2 ×1.0",
     "shufflenet_v2_x1_5": "ShuffleNet V2 ×1.5",
     "shufflenet_v2_x2_0": "ShuffleNet V2 ×2.0",
+    "mnasnet0_5": "MNASNet 0.5",
+    "mnasnet0_75": "MNASNet 0.75",
+    "mnasnet1_0": "MNASNet 1.0",
+    "mnasnet1_3": "MNASNet 1.3",
 }
 
 
@@ -292,3 +309,30 @@ def test_shufflenet_v2_stages_follow_table_5(name, widths):
     assert [len(model.get_submodule(f"stage{i}")) for i in (2, 3, 4)] == [4, 8, 4]  # 1 + 3, 1 + 7, 1 + 3
 
 
+# --- MNASNet --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, widths",
+    [
+        # Stem, separable conv and the six stages of MnasNet-B1 (32, 16, 24, 40, 80, 96, 192, 320),
+        # times the multiplier, rounded to a multiple of 8 but never below 90 % of the product:
+        # 0.5: 16, 8, 12 → 16, 20 → 24, 40, 48, 96, 160.
+        ("mnasnet0_5", (16, 8, 16, 24, 40, 48, 96, 160)),
+        # 0.75: 24, 12 → 16, 18 → 16 < 16.2 so 24, 30 → 32, 60 → 64, 72, 144, 240.
+        ("mnasnet0_75", (24, 16, 24, 32, 64, 72, 144, 240)),
+        ("mnasnet1_0", (32, 16, 24, 40, 80, 96, 192, 320)),
+        # 1.3: 41.6 → 40, 20.8 → 24, 31.2 → 32, 52 → 56, 104, 124.8 → 128, 249.6 → 248, 416.
+        ("mnasnet1_3", (40, 24, 32, 56, 104, 128, 248, 416)),
+    ],
+)
+def test_mnasnet_widths(name, widths):
+    layers = default_model(name).layers
+    stem, separable = layers[0].out_channels, layers[6].out_channels
+    stages = [layers[i][-1].layers[6].out_channels for i in range(8, 14)]
+    assert (stem, separable, *stages) == widths
+    # Repeats 3, 3, 3, 2, 4, 1; the shortcut only where a block keeps its shape.
+    assert [len(layers[i]) for i in range(8, 14)] == [3, 3, 3, 2, 4, 1]
+    residual = [[block.apply_residual for block in layers[i]] for i in range(8, 14)]
+    assert residual == [[False, True, True], [False, True, True], [False, True, True],
+                        [False, True], [False, True, True, True], [False]]  # fmt: skip

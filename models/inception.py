@@ -44,7 +44,8 @@ CARD = PaperCard(
         "The 17×17 grid has four Figure 6 modules (`Mixed_6b` to `Mixed_6e`, n = 7) after the grid "
         "reduction, where Table 1 lists five.",
         "The auxiliary classifier (`aux_logits`, on by default as in torchvision) runs only in training "
-        "mode, and its fully connected layer is not batch-normalised (the paper's BN-auxiliary is).",
+        "mode, where it needs inputs of at least 299×299, and its fully connected layer is not "
+        "batch-normalised (the paper's BN-auxiliary is).",
         "`transform_input=True` rescales inputs normalised with ImageNet's mean and std to the [−1, 1] "
         "range of the original TensorFlow checkpoint; it is off by default, as in torchvision's builder "
         "without weights (torchvision turns it on when it loads its ImageNet weights).",

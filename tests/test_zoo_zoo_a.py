@@ -215,8 +215,13 @@ def test_inception_v3_training_mode_returns_aux_logits():
     out = model(torch.empty(2, 3, 299, 299, device="meta"))
     assert out.logits.shape == out.aux_logits.shape == (2, 1000)
     assert default_model("inception_v3")(torch.empty(2, 3, 299, 299, device="meta")).shape == (2, 1000)
+    # Training needs 299: 298 → 148 → 146 → 146 → 72 → 72 → 70 → 34 → 16 at Mixed_6e, and the
+    # auxiliary 5×5/3 average pool leaves 4×4, too small for its 5×5 convolution (299 gives 17 → 5).
+    with pytest.raises(RuntimeError):
+        model(torch.empty(2, 3, 298, 298, device="meta"))
     model = meta_model("inception_v3", aux_logits=False).train()
     assert model(torch.empty(2, 3, 299, 299, device="meta")).shape == (2, 1000)
+    assert model(torch.empty(2, 3, 75, 75, device="meta")).shape == (2, 1000)
 
 
 def test_inception_v3_transform_input():

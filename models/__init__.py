@@ -5,6 +5,34 @@ configurations in the paper's terms, builders. Importing this package
 registers every builder with `archdoc.registry`.
 """
 
-from archdoc.zoo import alexnet, googlenet, lenet, regnet, resnet, resnext, vgg, wide_resnet  # noqa: F401 (registers)
+from archdoc.zoo import (  # noqa: F401 (registers)
+    alexnet,
+    densenet,
+    googlenet,
+    inception,
+    lenet,
+    mnasnet,
+    regnet,
+    resnet,
+    resnext,
+    shufflenetv2,
+    squeezenet,
+    vgg,
+    wide_resnet,
+)
 
-__all__ = ["alexnet", "googlenet", "lenet", "regnet", "resnet", "resnext", "vgg", "wide_resnet"]
+__all__ = [
+    "alexnet",
+    "densenet",
+    "googlenet",
+    "inception",
+    "lenet",
+    "mnasnet",
+    "regnet",
+    "resnet",
+    "resnext",
+    "shufflenetv2",
+    "squeezenet",
+    "vgg",
+    "wide_resnet",
+]

@@ -30,13 +30,26 @@ PAIRS = [
     *[(name, {}) for name in ("wide_resnet50_2", "wide_resnet101_2")],
     *[(f"regnet_{kind}_{size}", {}) for kind in "yx" for size in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")],
     ("regnet_y_128gf", {}),
+    ("inception_v3", {"aux_logits": True}),
+    ("inception_v3", {"aux_logits": False}),
+    ("inception_v3", {"transform_input": True}),
+    *[(f"densenet{d}", {}) for d in (121, 161, 169, 201)],
+    ("squeezenet1_0", {}),
+    ("squeezenet1_1", {}),
+    *[(f"shufflenet_v2_x{m}", {}) for m in ("0_5", "1_0", "1_5", "2_0")],
+    *[(f"mnasnet{a}", {}) for a in ("0_5", "0_75", "1_0", "1_3")],
 ]
+
+# Input side per model where the 224 default does not fit (the weights' evaluation crop).
+SIZES = {"inception_v3": 299}
 
 
 def torchvision_model(name: str, kwargs: dict) -> torch.nn.Module:
     builder = getattr(torchvision.models, name)
     if name == "googlenet":
         return builder(weights=None, init_weights=True, transform_input=False, **kwargs)
+    if name == "inception_v3":
+        return builder(weights=None, init_weights=True, **{"transform_input": False, **kwargs})
     return builder(weights=None, **kwargs)
 
 
@@ -50,11 +63,13 @@ def main() -> None:
         same_keys = list(ts) == list(os_)
         same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
         ours.load_state_dict(ts, strict=True)
-        x = torch.randn(2, 3, 224, 224)
+        side = SIZES.get(name, 224)
+        x = torch.randn(2, 3, side, side)
         with torch.no_grad():
             diff = (theirs(x) - ours(x)).abs().max().item()
         label = name + ("" if not kwargs else f" {kwargs}")
-        print(f"{label:32s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
+        print(f"{label:40s} keys {'same order' if same_keys else 'DIFFER'}  "
+              f"shapes {'same' if same_shapes else 'DIFFER'}  "
               f"strict load ok  max |output diff| {diff:.2e}  ({len(ts)} tensors)")
 
 

@@ -16,7 +16,7 @@ from archdoc.cli import main
 from archdoc.lock import read_lock
 from archdoc.testing import assert_architecture, assert_matches_lock
 from test_zoo import PUBLISHED
-from test_zoo_resnext_regnet import PUBLISHED as PUBLISHED_ZOO_C
+from test_zoo_catalogue_c import PUBLISHED as PUBLISHED_ZOO_C
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "archdoc.lock.json"

@@ -57,7 +57,8 @@ def downsample_marker(layer: Layer) -> str:
     inp, out = layer.input_shape, layer.output_shape
     if len(inp) < 3 or len(out) != len(inp) or any(o <= 0 for o in out[2:]):
         return ""
-    ratios = [-(-i // o) for i, o in zip(inp[2:], out[2:])]
+    # Odd sizes halve to one more than half (35 → 18 at stride 2): the ratio rounds to the stride.
+    ratios = [round(i / o) for i, o in zip(inp[2:], out[2:])]
     return f"/{ratios[0]}" if len(set(ratios)) == 1 and ratios[0] > 1 else ""
 
 

@@ -81,8 +81,9 @@ class ArchdocGroup(click.Group):
             raise
         except BrokenPipeError:
             # The reader went away (`archdoc list | head -1`): stop quietly, and never report success.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            if sys.stdout is sys.__stdout__:  # the real stdout, not a test's capture
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(141)
         except OptionError as exc:
             if ctx.meta.get("archdoc.debug"):

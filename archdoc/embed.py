@@ -12,8 +12,8 @@ line endings and the final newline included, stays as it was. A marker counts
 only as a line of its own within three spaces of the margin, outside any code
 block and any longer HTML comment: markers in fenced blocks (however indented,
 in list items too), in indented code blocks and inside comments are examples,
-not regions, and are left alone. Lines end at ``\n`` alone: a form feed or a
-Unicode line separator inside a line is just a character.
+not regions, and are left alone. Lines end at ``\n``, ``\r\n`` or ``\r``: a form
+feed or a Unicode line separator inside a line is just a character.
 """
 
 from __future__ import annotations
@@ -76,11 +76,12 @@ class StaleRegion:
     args: str
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _lines(text: str) -> list[str]:
-    """The lines of ``text``, each with its ``\n`` (and ``\r`` before it) kept; only ``\n`` ends a line."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    return lines + [parts[-1]] if parts[-1] else lines
+    """The lines of ``text`` with their endings: ``\n``, ``\r\n`` or a lone ``\r`` end a line, nothing else does."""
+    return _LINE.findall(text)
 
 
 def find_regions(text: str, path: str = "<text>") -> list[Region]:
@@ -98,8 +99,7 @@ def find_regions(text: str, path: str = "<text>") -> list[Region]:
     blank = True
     opened: tuple[int, str, int, str] | None = None  # line, args, start, newline
     for number, line in enumerate(_lines(text), start=1):
-        body = line[:-1] if line.endswith("\n") else line
-        body = body[:-1] if body.endswith("\r") else body
+        body = line.rstrip("\r\n")
         newline = line[len(body):]
         match = _FENCE.match(body)
         if comment:

@@ -49,6 +49,8 @@ def boxes(text: str) -> dict[str, tuple[str, set[str]]]:
         line = line.strip()
         opened = re.match(r'subgraph (s\d+) \["([^"]*)"\]', line)
         if opened:
+            for box in stack:  # a box inside a box is inside it too, for arrows that start or end at it
+                found[box][1].add(opened.group(1))
             stack.append(opened.group(1))
             found[opened.group(1)] = (opened.group(2), set())
         elif line == "end":

@@ -27,10 +27,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from archdoc.errors import TraceError
 from archdoc.tracing.kinds import kind_of
 from archdoc.tracing.record import FlowNode, Shape
 
-__all__ = ["FlowRecorder", "is_unit"]
+__all__ = ["FlowRecorder", "is_unit", "MAX_NODES"]
+
+# More steps than any diagram could show; a model that runs more is stopped (a runaway loop).
+MAX_NODES = 1_000_000
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 # aten names as Python code writes them; in-place variants (``add_``) lose the underscore.
@@ -192,6 +196,11 @@ class FlowRecorder:
         return tuple(inputs), tuple(reads)
 
     def _add(self, node: FlowNode, outs: Sequence[torch.Tensor]) -> None:
+        if len(self.nodes) >= MAX_NODES:
+            raise TraceError(
+                f"the model ran more than {MAX_NODES:,} operations outside its modules; "
+                "archdoc stops rather than record a graph no diagram could show"
+            )
         self.nodes.append(node)
         for t in outs:
             key = id(t)

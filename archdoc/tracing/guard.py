@@ -61,7 +61,9 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         raise _Expired()
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Fire again every 50 ms after the limit: an exception raised while the garbage collector
+    # runs a callback is swallowed, and the model must still stop.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:

@@ -5,6 +5,22 @@ configurations in the paper's terms, builders. Importing this package
 registers every builder with :mod:`archdoc.registry`.
 """
 
-from archdoc.zoo import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401 (registers)
+from archdoc.zoo import (  # noqa: F401 (registers)
+    alexnet,
+    googlenet,
+    lenet,
+    mobilenetv2,
+    mobilenetv3,
+    resnet,
+    vgg,
+)
 
-__all__ = ["alexnet", "googlenet", "lenet", "resnet", "vgg"]
+__all__ = [
+    "alexnet",
+    "googlenet",
+    "lenet",
+    "mobilenetv2",
+    "mobilenetv3",
+    "resnet",
+    "vgg",
+]

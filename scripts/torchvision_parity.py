@@ -32,6 +32,15 @@ PAIRS = [
     ("googlenet", {"aux_logits": False}),
     ("googlenet", {"aux_logits": True}),
     *[(f"resnet{d}", {}) for d in (18, 34, 50, 101, 152)],
+    ("mobilenet_v2", {}),
+    ("mobilenet_v2", {"width_mult": 0.75}),
+    ("mobilenet_v2", {"width_mult": 1.4}),
+    ("mobilenet_v3_large", {}),
+    ("mobilenet_v3_large", {"width_mult": 0.75}),
+    ("mobilenet_v3_large", {"reduced_tail": True, "dilated": True}),
+    ("mobilenet_v3_small", {}),
+    ("mobilenet_v3_small", {"reduced_tail": True}),
+    ("mobilenet_v3_small", {"dilated": True}),
 ]
 
 

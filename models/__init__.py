@@ -7,6 +7,8 @@ registers every builder with :mod:`archdoc.registry`.
 
 from archdoc.zoo import (  # noqa: F401 (registers)
     alexnet,
+    efficientnet,
+    efficientnet_v2,
     googlenet,
     lenet,
     mobilenetv2,
@@ -17,6 +19,8 @@ from archdoc.zoo import (  # noqa: F401 (registers)
 
 __all__ = [
     "alexnet",
+    "efficientnet",
+    "efficientnet_v2",
     "googlenet",
     "lenet",
     "mobilenetv2",

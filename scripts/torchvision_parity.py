@@ -41,6 +41,8 @@ PAIRS = [
     ("mobilenet_v3_small", {}),
     ("mobilenet_v3_small", {"reduced_tail": True}),
     ("mobilenet_v3_small", {"dilated": True}),
+    *[(f"efficientnet_b{i}", {}) for i in range(8)],
+    *[(f"efficientnet_v2_{size}", {}) for size in "sml"],
 ]
 
 

@@ -1,9 +1,10 @@
-"""MobileNetV2 and MobileNetV3 against published figures.
+"""MobileNetV2, MobileNetV3, EfficientNet and EfficientNetV2 against published figures.
 
 Expected numbers come from outside this code:
 - torchvision 0.29's weights metadata: ``num_params``, ``_ops`` (its "GFLOPS", which count
   multiply-accumulates), ``min_size`` and the evaluation crop of each builder's weights;
-- the papers' architecture tables (MobileNetV2 Table 2, MobileNetV3 Tables 1 and 2);
+- the papers' architecture tables (MobileNetV2 Table 2, MobileNetV3 Tables 1 and 2,
+  EfficientNet Table 1, EfficientNetV2 Table 4);
 - hand arithmetic, written out below.
 """
 
@@ -24,6 +25,17 @@ PUBLISHED = {
     "mobilenet_v2": (3_504_872, 0.301, 3),
     "mobilenet_v3_large": (5_483_032, 0.217, 3),
     "mobilenet_v3_small": (2_542_856, 0.057, 3),
+    "efficientnet_b0": (5_288_548, 0.386, 3),
+    "efficientnet_b1": (7_794_184, 0.687, 3),
+    "efficientnet_b2": (9_109_994, 1.088, 3),
+    "efficientnet_b3": (12_233_232, 1.827, 3),
+    "efficientnet_b4": (19_341_616, 4.394, 3),
+    "efficientnet_b5": (30_389_784, 10.266, 3),
+    "efficientnet_b6": (43_040_704, 19.068, 3),
+    "efficientnet_b7": (66_347_960, 37.746, 3),
+    "efficientnet_v2_s": (21_458_488, 8.366, 3),
+    "efficientnet_v2_m": (54_139_356, 24.582, 3),
+    "efficientnet_v2_l": (118_515_272, 56.08, 2),
 }
 
 # torchvision's evaluation crop for each builder's weights (its transforms' crop_size).
@@ -31,10 +43,21 @@ CROP = {
     "mobilenet_v2": 224,
     "mobilenet_v3_large": 224,
     "mobilenet_v3_small": 224,
+    "efficientnet_b0": 224,
+    "efficientnet_b1": 240,
+    "efficientnet_b2": 288,
+    "efficientnet_b3": 300,
+    "efficientnet_b4": 380,
+    "efficientnet_b5": 456,
+    "efficientnet_b6": 528,
+    "efficientnet_b7": 600,
+    "efficientnet_v2_s": 384,
+    "efficientnet_v2_m": 480,
+    "efficientnet_v2_l": 480,
 }
 
-# torchvision's min_size: 1×1.
-DOCUMENTED_MIN = {name: 1 for name in PUBLISHED}
+# torchvision's min_size: 1×1 for all but EfficientNetV2, which documents 33×33.
+DOCUMENTED_MIN = {name: 33 if name.startswith("efficientnet_v2") else 1 for name in PUBLISHED}
 
 
 @functools.lru_cache(maxsize=None)
@@ -110,6 +133,13 @@ def test_mobilenet_v3_small_mult_adds_by_hand():
     assert default_count("mobilenet_v3_small")[1] == total  # the trace's count equals it (above)
 
 
+def test_efficientnet_b2_at_the_papers_resolution():
+    # The paper's Table 2 gives B2 1.0 B FLOPS at its resolution of 260; torchvision evaluates at 288.
+    mult_adds, _ = dispatcher_mult_adds(meta_model("efficientnet_b2"), (3, 260, 260))
+    assert round(mult_adds / 1e9, 1) == 1.0
+    assert any("260×260" in d for d in get_entry("efficientnet_b2").deviations)
+
+
 def test_mobilenet_v2_follows_table_2():
     # Table 2's "Input" column gives each row's input; the next row's input is this row's output.
     # Rows: conv2d 32 (s2); bottlenecks (t, c, n, s) = (1,16,1,1) (6,24,2,2) (6,32,3,2) (6,64,4,2)
@@ -159,7 +189,44 @@ def test_mobilenet_v3_squeeze_excitation_and_activations_follow_the_tables():
     assert get_entry("mobilenet_v3_small").deviations
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small"])
+def test_efficientnet_b0_follows_table_1():
+    # Table 1: stages 1-9 with #channels 32, 16, 24, 40, 80, 112, 192, 320, 1280 and #layers 1, 1, 2, 2, 3,
+    # 3, 4, 1, 1; each stage's output side is the next stage's resolution (224 input: 112, 112, 56, 28, 14,
+    # 14, 7, 7, and 7 into the pool).
+    model = meta_model("efficientnet_b0")
+    assert stage_outputs(model, 224) == [
+        (32, 112), (16, 112), (24, 56), (40, 28), (80, 14), (112, 14), (192, 7), (320, 7), (1280, 7)
+    ]
+    assert [len(stage) for stage in model.features[1:-1]] == [1, 2, 2, 3, 3, 4, 1]
+    # MBConv1 (stage 2) has no expansion; kernels k3, k3, k5, k3, k5, k5, k3 by stage.
+    kernels = [
+        next(m.kernel_size[0] for m in stage.modules() if isinstance(m, nn.Conv2d) and m.groups > 1)
+        for stage in model.features[1:-1]
+    ]
+    assert kernels == [3, 3, 5, 3, 5, 5, 3]
+
+
+def test_efficientnet_scaling_rounds_depth_up():
+    # B7: depth 3.1 over B0's layers 1, 2, 2, 3, 3, 4, 1 gives ⌈3.1⌉, ⌈6.2⌉, ⌈6.2⌉, ⌈9.3⌉, ⌈9.3⌉, ⌈12.4⌉,
+    # ⌈3.1⌉.
+    assert [len(stage) for stage in meta_model("efficientnet_b7").features[1:-1]] == [4, 7, 7, 10, 10, 13, 4]
+
+
+def test_efficientnet_v2_s_follows_table_4():
+    # Table 4: stage 0 conv 3×3 s2 24; 1 Fused-MBConv1 s1 24 ×2; 2 Fused-MBConv4 s2 48 ×4; 3 Fused-MBConv4
+    # s2 64 ×4; 4 MBConv4 SE s2 128 ×6; 5 MBConv6 SE s1 160 ×9; 6 MBConv6 SE s2 256 ×15; 7 conv 1×1 1280.
+    model = meta_model("efficientnet_v2_s")
+    assert stage_outputs(model, 384) == [
+        (24, 192), (24, 192), (48, 96), (64, 48), (128, 24), (160, 24), (256, 12), (1280, 12)
+    ]
+    stages = list(model.features[1:-1])
+    assert [len(stage) for stage in stages] == [2, 4, 4, 6, 9, 15]
+    assert [type(stage[0]).__name__ for stage in stages] == ["FusedMBConv"] * 3 + ["MBConv"] * 3
+    has_se = [any(type(m).__name__ == "SqueezeExcitation" for m in stage.modules()) for stage in stages]
+    assert has_se == [False] * 3 + [True] * 3
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_s"])
 def test_trace_sets_channels_from_the_input(name):
     trace = archdoc.trace(name, (2, 96, 96), num_classes=7, batch=2)
     assert trace.output_shape == (2, 7)
@@ -169,7 +236,7 @@ def test_trace_sets_channels_from_the_input(name):
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_minimum_input_classes_and_channels(name):
     # A 1×1 input runs (the measured minimum, see above); at 0×0 the stem's 3×3 convolution sees a padded
-    # 2×2 map. torchvision documents 1×1.
+    # 2×2 map. torchvision documents 1×1 for all but EfficientNetV2, whose 33×33 is a floor, not a limit.
     assert get_entry(name).documented_min_size == DOCUMENTED_MIN[name]
     model = meta_model(name, in_channels=1, num_classes=7)
     assert model.features[0][0].in_channels == 1
@@ -204,11 +271,12 @@ def test_every_card_is_complete(name):
     assert "torchvision" in card.implementation
     assert entry.all_deviations
     assert entry.display_name
-    assert entry.family_title in {"MobileNetV2", "MobileNetV3"}
+    assert entry.family_title in {"MobileNetV2", "MobileNetV3", "EfficientNet", "EfficientNetV2"}
 
 
 def test_display_names():
     names = {name: get_entry(name).display_name for name in PUBLISHED}
     assert names["mobilenet_v3_large"] == "MobileNetV3-Large"
-    assert names["mobilenet_v3_small"] == "MobileNetV3-Small"
-    assert names["mobilenet_v2"] == "MobileNetV2"
+    assert names["efficientnet_b0"] == "EfficientNet-B0"
+    assert names["efficientnet_v2_s"] == "EfficientNetV2-S"
+    assert get_entry("efficientnet_v2_s").card is not get_entry("efficientnet_b0").card

@@ -6,19 +6,25 @@ a throwaway environment that has torchvision, with archdoc installed without dep
 
     python -m venv /tmp/tv && /tmp/tv/bin/pip install torch==2.14.1 torchvision==0.29.1
     /tmp/tv/bin/pip install --no-deps -e . && /tmp/tv/bin/pip install click jinja2 torchinfo numpy
-    /tmp/tv/bin/python scripts/torchvision_parity.py
+    /tmp/tv/bin/python scripts/torchvision_parity.py            # every pair
+    /tmp/tv/bin/python scripts/torchvision_parity.py 'efficientnet*'  # the pairs whose name matches
 
 For each model it builds torchvision's and archdoc's on CPU, compares keys and
 shapes, loads torchvision's weights into archdoc's with ``strict=True``, and
-compares the two models' outputs on the same input in eval mode.
+compares the two models' outputs on the same input (at the model's default input size) in eval
+mode, after giving torchvision's BatchNorm layers random running statistics.
 """
 
 from __future__ import annotations
+
+import fnmatch
+import sys
 
 import torch
 import torchvision
 
 import archdoc
+from archdoc.registry import get_entry
 
 PAIRS = [
     ("alexnet", {}),
@@ -38,6 +44,17 @@ PAIRS = [
     ("squeezenet1_1", {}),
     *[(f"shufflenet_v2_x{m}", {}) for m in ("0_5", "1_0", "1_5", "2_0")],
     *[(f"mnasnet{a}", {}) for a in ("0_5", "0_75", "1_0", "1_3")],
+    ("mobilenet_v2", {}),
+    ("mobilenet_v2", {"width_mult": 0.75}),
+    ("mobilenet_v2", {"width_mult": 1.4}),
+    ("mobilenet_v3_large", {}),
+    ("mobilenet_v3_large", {"width_mult": 0.75}),
+    ("mobilenet_v3_large", {"reduced_tail": True, "dilated": True}),
+    ("mobilenet_v3_small", {}),
+    ("mobilenet_v3_small", {"reduced_tail": True}),
+    ("mobilenet_v3_small", {"dilated": True}),
+    *[(f"efficientnet_b{i}", {}) for i in range(8)],
+    *[(f"efficientnet_v2_{size}", {}) for size in "sml"],
 ]
 
 # Input side per model where the 224 default does not fit (the weights' evaluation crop).
@@ -53,24 +70,36 @@ def torchvision_model(name: str, kwargs: dict) -> torch.nn.Module:
     return builder(weights=None, **kwargs)
 
 
+def randomise_norm_statistics(model: torch.nn.Module) -> None:
+    """Give BatchNorm layers non-trivial statistics, so a wrong eps or a missing layer shows in the outputs."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.normal_(0.0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+
+
 def main() -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
+    patterns = sys.argv[1:] or ["*"]
     for name, kwargs in PAIRS:
+        if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            continue
         theirs = torchvision_model(name, kwargs).eval()
+        randomise_norm_statistics(theirs)
         ours = archdoc.get_model(name, **kwargs).eval()
         ts, os_ = theirs.state_dict(), ours.state_dict()
         same_keys = list(ts) == list(os_)
         same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
         ours.load_state_dict(ts, strict=True)
-        side = SIZES.get(name, 224)
-        x = torch.randn(2, 3, side, side)
+        x = torch.randn(2, *get_entry(name).default_input)
         with torch.no_grad():
-            diff = (theirs(x) - ours(x)).abs().max().item()
+            expected = theirs(x)
+            diff = (expected - ours(x)).abs().max().item()
         label = name + ("" if not kwargs else f" {kwargs}")
-        print(f"{label:40s} keys {'same order' if same_keys else 'DIFFER'}  "
-              f"shapes {'same' if same_shapes else 'DIFFER'}  "
-              f"strict load ok  max |output diff| {diff:.2e}  ({len(ts)} tensors)")
+        print(f"{label:56s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
+              f"strict load ok  max |output diff| {diff:.2e} (of outputs up to {expected.abs().max().item():.2e})  "
+              f"({len(ts)} tensors)")
 
 
 if __name__ == "__main__":

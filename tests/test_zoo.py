@@ -56,9 +56,10 @@ def dispatcher_mult_adds(model: torch.nn.Module, input_size: tuple[int, ...]) ->
 
 def test_every_registered_model_has_a_published_figure():
     from test_zoo_catalogue_a import PUBLISHED as ZOO_A  # Inception v3, DenseNet, SqueezeNet, ShuffleNet V2, MNASNet
-    from test_zoo_catalogue_c import PUBLISHED as PUBLISHED_ZOO_C  # ResNeXt, Wide ResNet, RegNet
+    from test_zoo_catalogue_b import PUBLISHED as ZOO_B  # MobileNet V2/V3, EfficientNet, EfficientNetV2
+    from test_zoo_catalogue_c import PUBLISHED as ZOO_C  # ResNeXt, Wide ResNet, RegNet
 
-    assert sorted(archdoc.list_models()) == sorted({**PUBLISHED, **PUBLISHED_ZOO_C, **ZOO_A})
+    assert sorted(archdoc.list_models()) == sorted({**PUBLISHED, **ZOO_A, **ZOO_B, **ZOO_C})
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))

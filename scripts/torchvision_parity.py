@@ -6,7 +6,8 @@ a throwaway environment that has torchvision, with archdoc installed without dep
 
     python -m venv /tmp/tv && /tmp/tv/bin/pip install torch==2.14.1 torchvision==0.29.1
     /tmp/tv/bin/pip install --no-deps -e . && /tmp/tv/bin/pip install click jinja2 torchinfo numpy
-    /tmp/tv/bin/python scripts/torchvision_parity.py
+    /tmp/tv/bin/python scripts/torchvision_parity.py            # every pair
+    /tmp/tv/bin/python scripts/torchvision_parity.py 'convnext*' # some of them
 
 For each model it builds torchvision's and archdoc's on CPU, compares keys and
 shapes, loads torchvision's weights into archdoc's with ``strict=True``, and
@@ -15,10 +16,14 @@ compares the two models' outputs on the same input in eval mode.
 
 from __future__ import annotations
 
+import fnmatch
+import sys
+
 import torch
 import torchvision
 
 import archdoc
+from archdoc.registry import get_entry
 
 PAIRS = [
     ("alexnet", {}),
@@ -26,6 +31,7 @@ PAIRS = [
     ("googlenet", {"aux_logits": False}),
     ("googlenet", {"aux_logits": True}),
     *[(f"resnet{d}", {}) for d in (18, 34, 50, 101, 152)],
+    *[(f"convnext_{size}", {}) for size in ("tiny", "small", "base", "large")],
 ]
 
 
@@ -36,23 +42,31 @@ def torchvision_model(name: str, kwargs: dict) -> torch.nn.Module:
     return builder(weights=None, **kwargs)
 
 
-def main() -> None:
+def main(patterns: list[str]) -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
     for name, kwargs in PAIRS:
+        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            continue
         theirs = torchvision_model(name, kwargs).eval()
         ours = archdoc.get_model(name, **kwargs).eval()
         ts, os_ = theirs.state_dict(), ours.state_dict()
         same_keys = list(ts) == list(os_)
         same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
+        # Buffers each side computes itself (relative position indices, BatchNorm statistics).
+        same_buffers = all(torch.equal(b, os_[k]) for k, b in theirs.named_buffers() if k in os_)
         ours.load_state_dict(ts, strict=True)
-        x = torch.randn(2, 3, 224, 224)
+        # Models with a fixed input size (ViT, MaxViT) take it as `image_size`.
+        size = kwargs.get("image_size", get_entry(name).default_input[-1])
+        x = torch.randn(2, 3, size, size)
         with torch.no_grad():
-            diff = (theirs(x) - ours(x)).abs().max().item()
+            expected = theirs(x)
+            diff = (expected - ours(x)).abs().max().item()
         label = name + ("" if not kwargs else f" {kwargs}")
         print(f"{label:32s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
-              f"strict load ok  max |output diff| {diff:.2e}  ({len(ts)} tensors)")
+              f"buffers {'same' if same_buffers else 'DIFFER'}  strict load ok  "
+              f"max |output diff| {diff:.2e} (max |output| {expected.abs().max().item():.2e}, {len(ts)} tensors)")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

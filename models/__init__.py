@@ -5,6 +5,6 @@ configurations in the paper's terms, builders. Importing this package
 registers every builder with :mod:`archdoc.registry`.
 """
 
-from archdoc.zoo import alexnet, convnext, googlenet, lenet, resnet, vgg  # noqa: F401 (registers)
+from archdoc.zoo import alexnet, convnext, googlenet, lenet, resnet, vgg, vision_transformer  # noqa: F401 (registers)
 
-__all__ = ["alexnet", "convnext", "googlenet", "lenet", "resnet", "vgg"]
+__all__ = ["alexnet", "convnext", "googlenet", "lenet", "resnet", "vgg", "vision_transformer"]

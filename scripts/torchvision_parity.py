@@ -32,6 +32,9 @@ PAIRS = [
     ("googlenet", {"aux_logits": True}),
     *[(f"resnet{d}", {}) for d in (18, 34, 50, 101, 152)],
     *[(f"convnext_{size}", {}) for size in ("tiny", "small", "base", "large")],
+    *[(f"vit_{v}", {}) for v in ("b_16", "b_32", "l_16", "l_32", "h_14")],
+    ("vit_h_14", {"image_size": 518}),
+    ("vit_b_16", {"representation_size": 768}),
 ]
 
 
@@ -55,7 +58,12 @@ def main(patterns: list[str]) -> None:
         same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
         # Buffers each side computes itself (relative position indices, BatchNorm statistics).
         same_buffers = all(torch.equal(b, os_[k]) for k, b in theirs.named_buffers() if k in os_)
-        ours.load_state_dict(ts, strict=True)
+        # Initialisation leaves some parameters at 0 or 1 (ViT's head starts at zero, which makes
+        # every output 0): perturb them all, so that each one shows in the outputs compared.
+        with torch.no_grad():
+            for p in theirs.parameters():
+                p.add_(0.02 * torch.randn_like(p))
+        ours.load_state_dict(theirs.state_dict(), strict=True)
         # Models with a fixed input size (ViT, MaxViT) take it as `image_size`.
         size = kwargs.get("image_size", get_entry(name).default_input[-1])
         x = torch.randn(2, 3, size, size)

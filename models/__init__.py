@@ -5,6 +5,24 @@ configurations in the paper's terms, builders. Importing this package
 registers every builder with :mod:`archdoc.registry`.
 """
 
-from archdoc.zoo import alexnet, convnext, googlenet, lenet, resnet, vgg, vision_transformer  # noqa: F401 (registers)
+from archdoc.zoo import (  # noqa: F401 (registers)
+    alexnet,
+    convnext,
+    googlenet,
+    lenet,
+    resnet,
+    swin_transformer,
+    vgg,
+    vision_transformer,
+)
 
-__all__ = ["alexnet", "convnext", "googlenet", "lenet", "resnet", "vgg", "vision_transformer"]
+__all__ = [
+    "alexnet",
+    "convnext",
+    "googlenet",
+    "lenet",
+    "resnet",
+    "swin_transformer",
+    "vgg",
+    "vision_transformer",
+]

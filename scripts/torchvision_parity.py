@@ -35,6 +35,7 @@ PAIRS = [
     *[(f"vit_{v}", {}) for v in ("b_16", "b_32", "l_16", "l_32", "h_14")],
     ("vit_h_14", {"image_size": 518}),
     ("vit_b_16", {"representation_size": 768}),
+    *[(f"swin_{v}{size}", {}) for v in ("", "v2_") for size in "tsb"],
 ]
 
 

@@ -36,6 +36,7 @@ PAIRS = [
     ("vit_h_14", {"image_size": 518}),
     ("vit_b_16", {"representation_size": 768}),
     *[(f"swin_{v}{size}", {}) for v in ("", "v2_") for size in "tsb"],
+    ("maxvit_t", {}),
 ]
 
 

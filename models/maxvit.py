@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from archdoc.registry import PaperCard, register_model
+from archdoc.zoo import vision_transformer
 from archdoc.zoo.layers import ConvNormAct, SqueezeExcitation, StochasticDepth
 from archdoc.zoo.swin_transformer import relative_position_index
 
@@ -59,7 +59,7 @@ CARD = PaperCard(
     ),
 )
 
-# TensorFlow's BatchNorm defaults, which the reference training used.
+# TensorFlow's BatchNorm defaults (momentum 0.99 there, 1 − 0.99 here), as in the paper's TensorFlow code.
 _BatchNorm = partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
 
 
@@ -70,16 +70,22 @@ def _halved(size: int) -> int:
 
 def window_partition(x: torch.Tensor, p: int) -> torch.Tensor:
     """N x C x H x W → N x (H/p · W/p) x p² x C: non-overlapping p × p windows, tokens row-major."""
-    n, c, h, w = x.shape
-    x = x.reshape(n, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
-    return x.reshape(n, (h // p) * (w // p), p * p, c)
+    x = x.unflatten(2, (-1, p)).unflatten(4, (-1, p))  # N x C x H/p x p x W/p x p
+    return x.permute(0, 2, 4, 3, 5, 1).flatten(3, 4).flatten(1, 2)
 
 
 def window_departition(x: torch.Tensor, p: int, rows: int, cols: int) -> torch.Tensor:
     """Inverse of :func:`window_partition` for a map of rows × cols windows: back to N x C x H x W."""
-    n, _, _, c = x.shape
-    x = x.reshape(n, rows, cols, p, p, c).permute(0, 5, 1, 3, 2, 4)
-    return x.reshape(n, c, rows * p, cols * p)
+    x = x.unflatten(1, (rows, cols)).unflatten(3, (p, p))  # N x rows x cols x p x p x C
+    return x.permute(0, 5, 1, 3, 2, 4).flatten(4, 5).flatten(2, 3)
+
+
+@torch.fx.wrap
+def check_map_size(x: torch.Tensor, size: int) -> None:
+    """Raise unless ``x`` is N x C x size x size (torch.fx records the check as one call)."""
+    if tuple(x.shape[-2:]) != (size, size):
+        h, w = x.shape[-2:]
+        raise ValueError(f"this MaxViT layer was built for {size}x{size} maps (see image_size), got {h}x{w}")
 
 
 class MBConv(nn.Module):
@@ -134,18 +140,16 @@ class RelativePositionalMultiHeadAttention(nn.Module):
         self.register_buffer("relative_position_index", index)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, groups, tokens, dim = x.shape  # N x G x P x C
-        heads = self.num_heads
-        q, k, v = (
-            t.reshape(n, groups, tokens, heads, dim // heads).permute(0, 1, 3, 2, 4)  # N x G x heads x P x d
-            for t in self.to_qkv(x).chunk(3, dim=-1)
-        )
+    def position_bias(self) -> torch.Tensor:
+        """1 x heads x P x P: each head's bias for every (query, key) offset in a partition."""
+        tokens = self.partition_size**2
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        bias = bias.view(tokens, tokens, heads).permute(2, 0, 1).unsqueeze(0)  # 1 x heads x P x P
-        attn = (q @ (k * self.scale).transpose(-2, -1) + bias).softmax(dim=-1)  # N x G x heads x P x P
-        out = (attn @ v).permute(0, 1, 3, 2, 4).reshape(n, groups, tokens, dim)  # N x G x P x C
-        return self.merge(out)
+        return bias.view(tokens, tokens, self.num_heads).permute(2, 0, 1).unsqueeze(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        qkv = self.to_qkv(x)  # N x G x P x 3C
+        out = vision_transformer.multi_head_attention(qkv, self.num_heads, self.scale, self.position_bias())
+        return self.merge(out)  # N x G x P x C
 
 
 class PartitionAttention(nn.Module):
@@ -182,11 +186,7 @@ class PartitionAttention(nn.Module):
         self.stochastic_dropout = StochasticDepth(stochastic_depth_prob, "row")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        if (h, w) != (self.map_size, self.map_size):
-            raise ValueError(
-                f"this MaxViT layer was built for {self.map_size}x{self.map_size} maps (see image_size), got {h}x{w}"
-            )
+        check_map_size(x, self.map_size)
         x = window_partition(x, self.window)  # N x windows x tokens x C
         if self.partition_type == "grid":
             x = x.transpose(-2, -3)  # N x tokens x windows x C: attend across windows
@@ -194,7 +194,8 @@ class PartitionAttention(nn.Module):
         x = x + self.stochastic_dropout(self.mlp_layer(x))
         if self.partition_type == "grid":
             x = x.transpose(-2, -3)
-        return window_departition(x, self.window, h // self.window, w // self.window)  # N x C x H x W
+        side = self.map_size // self.window
+        return window_departition(x, self.window, side, side)  # N x C x H x W
 
     def extra_repr(self) -> str:
         return f"partition_type={self.partition_type!r}, map_size={self.map_size}"
@@ -261,7 +262,9 @@ class MaxVit(nn.Module):
     ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            ConvNormAct(in_channels, stem_channels, 3, stride=2, norm_layer=_BatchNorm, activation_layer=nn.GELU, inplace=None),
+            ConvNormAct(
+                in_channels, stem_channels, 3, stride=2, norm_layer=_BatchNorm, activation_layer=nn.GELU, inplace=None
+            ),
             ConvNormAct(stem_channels, stem_channels, 3, norm_layer=None, activation_layer=None),
         )
         size = _halved(image_size)  # after the stem

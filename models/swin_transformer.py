@@ -113,7 +113,7 @@ def log_spaced_coordinates(window: Sequence[int]) -> torch.Tensor:
     dh = torch.arange(-(wh - 1), wh, dtype=torch.float32) / (wh - 1)
     dw = torch.arange(-(ww - 1), ww, dtype=torch.float32) / (ww - 1)
     table = torch.stack(torch.meshgrid(dh, dw, indexing="ij"), dim=-1).unsqueeze(0) * 8
-    return torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0  # log2(8) = 3: values in [-1, 1]
+    return torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0  # / log2(8): at most log2(9)/3 ≈ 1.06
 
 
 def _regions(size: int, window: int, shift: int) -> list[tuple[int, int]]:
@@ -121,7 +121,9 @@ def _regions(size: int, window: int, shift: int) -> list[tuple[int, int]]:
     return [(0, size)] if shift == 0 else [(0, size - window), (size - window, size - shift), (size - shift, size)]
 
 
-def shift_mask(like: torch.Tensor, size: tuple[int, int], window: tuple[int, int], shift: tuple[int, int]) -> torch.Tensor:
+def shift_mask(
+    like: torch.Tensor, size: tuple[int, int], window: tuple[int, int], shift: tuple[int, int]
+) -> torch.Tensor:
     """Additive mask, windows x L x L: 0 within a region of the shifted map, −100 across regions."""
     labels = like.new_zeros(size)
     region = 0
@@ -135,6 +137,63 @@ def shift_mask(like: torch.Tensor, size: tuple[int, int], window: tuple[int, int
     return torch.zeros_like(different, dtype=like.dtype).masked_fill(different, -100.0)
 
 
+@torch.fx.wrap
+def shifted_window_attention(
+    x: torch.Tensor,
+    qkv_weight: torch.Tensor,
+    qkv_bias: torch.Tensor,
+    proj_weight: torch.Tensor,
+    proj_bias: torch.Tensor,
+    position_bias: torch.Tensor,
+    window: tuple[int, int],
+    shift_size: tuple[int, int],
+    num_heads: int,
+    logit_scale: torch.Tensor | None = None,
+    attention_dropout: float = 0.0,
+    dropout: float = 0.0,
+    training: bool = False,
+) -> torch.Tensor:
+    """Multi-head self-attention inside the (shifted) windows of an N x H x W x C map.
+
+    Scores are scaled dot products, or with ``logit_scale`` (V2) cosine similarities times
+    a per-head temperature. A free function that torch.fx records as one call, because
+    its steps depend on the map's size (padding, whether to shift).
+    """
+    n, h, w, c = x.shape  # channels last
+    wh, ww = window
+    x = F.pad(x, (0, 0, 0, -w % ww, 0, -h % wh))  # N x H' x W' x C, whole windows
+    ph, pw = x.shape[1:3]
+    # A window that covers the whole map sees everything already: no shift.
+    shift = (shift_size[0] if wh < ph else 0, shift_size[1] if ww < pw else 0)
+    if any(shift):
+        x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+    windows = x.view(n, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, wh * ww, c)
+    b, length = windows.shape[:2]  # N·windows x L x C, L = Wh·Ww tokens each
+
+    qkv = F.linear(windows, qkv_weight, qkv_bias).reshape(b, length, 3, num_heads, c // num_heads)
+    qkv = qkv.permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]  # each N·windows x heads x L x C/heads
+    if logit_scale is None:
+        attn = (q * (c // num_heads) ** -0.5) @ k.transpose(-2, -1)  # N·windows x heads x L x L
+    else:
+        attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        attn = attn * torch.clamp(logit_scale, max=math.log(100.0)).exp()  # temperature at most 100
+    attn = attn + position_bias
+    if any(shift):
+        # Keep pieces that the roll brought together from attending to each other.
+        mask = shift_mask(x, (ph, pw), (wh, ww), shift)  # windows x L x L
+        attn = attn.view(n, -1, num_heads, length, length) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(b, num_heads, length, length)
+    attn = F.dropout(attn.softmax(dim=-1), attention_dropout, training)
+    out = (attn @ v).transpose(1, 2).reshape(b, length, c)  # N·windows x L x C
+    out = F.dropout(F.linear(out, proj_weight, proj_bias), dropout, training)
+
+    out = out.view(n, ph // wh, pw // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, c)
+    if any(shift):
+        out = torch.roll(out, shifts=shift, dims=(1, 2))
+    return out[:, :h, :w, :].contiguous()  # N x H x W x C
+
+
 class ShiftedWindowAttention(nn.Module):
     """Multi-head self-attention inside (shifted) windows, with a learned relative position bias."""
 
@@ -143,8 +202,8 @@ class ShiftedWindowAttention(nn.Module):
         attention_dropout: float = 0.0, dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.window_size = tuple(window_size)
-        self.shift_size = tuple(shift_size)
+        self.window_size = (window_size[0], window_size[1])
+        self.shift_size = (shift_size[0], shift_size[1])
         self.num_heads = num_heads
         self.attention_dropout = attention_dropout
         self.dropout = dropout
@@ -167,40 +226,18 @@ class ShiftedWindowAttention(nn.Module):
         bias = self._table()[self.relative_position_index].view(length, length, -1)
         return bias.permute(2, 0, 1).unsqueeze(0)
 
-    def _qkv_bias(self) -> torch.Tensor | None:
+    def _qkv_bias(self) -> torch.Tensor:
         return self.qkv.bias
 
-    def _scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        return (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    def _logit_scale(self) -> torch.Tensor | None:
+        return None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, h, w, c = x.shape  # channels last
-        (wh, ww), heads = self.window_size, self.num_heads
-        x = F.pad(x, (0, 0, 0, -w % ww, 0, -h % wh))  # N x H' x W' x C, whole windows
-        ph, pw = x.shape[1:3]
-        # A window that covers the whole map sees everything already: no shift.
-        shift = (self.shift_size[0] if wh < ph else 0, self.shift_size[1] if ww < pw else 0)
-        if any(shift):
-            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
-        windows = x.view(n, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, wh * ww, c)
-        b, length = windows.shape[:2]  # N·windows x L x C, L = Wh·Ww tokens each
-
-        qkv = F.linear(windows, self.qkv.weight, self._qkv_bias())
-        qkv = qkv.reshape(b, length, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]  # each N·windows x heads x L x C/heads
-        attn = self._scores(q, k) + self.position_bias()  # N·windows x heads x L x L
-        if any(shift):
-            # Keep pieces that the roll brought together from attending to each other.
-            mask = shift_mask(x, (ph, pw), (wh, ww), shift)  # windows x L x L
-            attn = (attn.view(n, -1, heads, length, length) + mask.unsqueeze(1).unsqueeze(0)).view(b, heads, length, length)
-        attn = F.dropout(attn.softmax(dim=-1), self.attention_dropout, self.training)
-        out = (attn @ v).transpose(1, 2).reshape(b, length, c)  # N·windows x L x C
-        out = F.dropout(self.proj(out), self.dropout, self.training)
-
-        out = out.view(n, ph // wh, pw // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, c)
-        if any(shift):
-            out = torch.roll(out, shifts=shift, dims=(1, 2))
-        return out[:, :h, :w, :].contiguous()  # N x H x W x C
+        return shifted_window_attention(
+            x, self.qkv.weight, self._qkv_bias(), self.proj.weight, self.proj.bias, self.position_bias(),
+            self.window_size, self.shift_size, self.num_heads, self._logit_scale(), self.attention_dropout,
+            self.dropout, self.training,
+        )
 
     def extra_repr(self) -> str:
         return f"window_size={self.window_size}, shift_size={self.shift_size}, num_heads={self.num_heads}"
@@ -210,9 +247,11 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
     """V2's window attention: scaled cosine similarity, and a bias from an MLP on log-spaced offsets."""
 
     def _position_parameters(self) -> None:
-        # A learned temperature per head, at most 100; it starts at 10.
+        # A learned temperature per head; it starts at 10.
         self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(self.num_heads, 1, 1)))
-        self.cpb_mlp = nn.Sequential(nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, self.num_heads, bias=False))
+        self.cpb_mlp = nn.Sequential(
+            nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, self.num_heads, bias=False)
+        )
         self.register_buffer("relative_coords_table", log_spaced_coordinates(self.window_size))
         self.register_buffer("relative_position_index", relative_position_index(self.window_size))
 
@@ -222,14 +261,13 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
     def position_bias(self) -> torch.Tensor:
         return 16 * torch.sigmoid(super().position_bias())  # bounded to (0, 16)
 
-    def _qkv_bias(self) -> torch.Tensor | None:
+    def _qkv_bias(self) -> torch.Tensor:
+        c = self.qkv.out_features // 3
         bias = self.qkv.bias
-        c = bias.numel() // 3
         return torch.cat((bias[:c], torch.zeros_like(bias[c : 2 * c]), bias[2 * c :]))
 
-    def _scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        cosine = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
-        return cosine * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+    def _logit_scale(self) -> torch.Tensor | None:
+        return self.logit_scale
 
 
 class SwinTransformerBlock(nn.Module):
@@ -278,8 +316,7 @@ class PatchMerging(nn.Module):
 
     @staticmethod
     def merge(x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[1:3]
-        x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))  # N x H' x W' x C, even sides
+        x = F.pad(x, (0, 0, 0, x.shape[2] % 2, 0, x.shape[1] % 2))  # N x H' x W' x C, even sides
         # Top-left, bottom-left, top-right, bottom-right of each 2×2 cell: the checkpoints' order.
         parts = (x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2])
         return torch.cat(parts, dim=-1)  # N x H'/2 x W'/2 x 4C
@@ -386,7 +423,9 @@ def _swin(
     rate = cfg["drop_path"] if stochastic_depth_prob is None else stochastic_depth_prob
     block, merging = (SwinTransformerBlock, PatchMerging) if version == 1 else (SwinTransformerBlockV2, PatchMergingV2)
     window = (WINDOW[version], WINDOW[version])
-    return SwinTransformer(c, layers, heads, window, rate, in_channels, num_classes, block=block, merging=merging)  # type: ignore[arg-type]
+    return SwinTransformer(
+        c, layers, heads, window, rate, in_channels, num_classes, block=block, merging=merging  # type: ignore[arg-type]
+    )
 
 
 _V1 = {"card": CARD, "default_input": (3, 224, 224), "documented_min_size": 224}
@@ -394,36 +433,48 @@ _V2 = {"card": CARD_V2, "default_input": (3, 256, 256), "documented_min_size": 2
 
 
 @register_model(display_name="Swin-T", **_V1)
-def swin_t(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_t(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-T: C = 96, layers (2, 2, 6, 2), 7×7 windows."""
     return _swin("T", 1, in_channels, num_classes, stochastic_depth_prob)
 
 
 @register_model(display_name="Swin-S", **_V1)
-def swin_s(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_s(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-S: C = 96, layers (2, 2, 18, 2), 7×7 windows."""
     return _swin("S", 1, in_channels, num_classes, stochastic_depth_prob)
 
 
 @register_model(display_name="Swin-B", **_V1)
-def swin_b(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_b(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-B: C = 128, layers (2, 2, 18, 2), 7×7 windows."""
     return _swin("B", 1, in_channels, num_classes, stochastic_depth_prob)
 
 
 @register_model(display_name="Swin-V2-T", **_V2)
-def swin_v2_t(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_v2_t(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-V2-T: C = 96, layers (2, 2, 6, 2), 8×8 windows."""
     return _swin("T", 2, in_channels, num_classes, stochastic_depth_prob)
 
 
 @register_model(display_name="Swin-V2-S", **_V2)
-def swin_v2_s(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_v2_s(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-V2-S: C = 96, layers (2, 2, 18, 2), 8×8 windows."""
     return _swin("S", 2, in_channels, num_classes, stochastic_depth_prob)
 
 
 @register_model(display_name="Swin-V2-B", **_V2)
-def swin_v2_b(*, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None) -> SwinTransformer:
+def swin_v2_b(
+    *, in_channels: int = 3, num_classes: int = 1000, stochastic_depth_prob: float | None = None
+) -> SwinTransformer:
     """Swin-V2-B: C = 128, layers (2, 2, 18, 2), 8×8 windows."""
     return _swin("B", 2, in_channels, num_classes, stochastic_depth_prob)

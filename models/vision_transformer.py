@@ -66,6 +66,40 @@ CARD = PaperCard(
 )
 
 
+@torch.fx.wrap
+def check_image_size(x: torch.Tensor, size: int) -> None:
+    """Raise unless ``x`` is N x C x size x size (torch.fx records the check as one call)."""
+    if tuple(x.shape[-2:]) != (size, size):
+        h, w = x.shape[-2:]
+        raise ValueError(
+            f"this ViT takes {size}x{size} inputs (its position embeddings are learned for that size), got {h}x{w}"
+        )
+
+
+@torch.fx.wrap
+def multi_head_attention(
+    qkv: torch.Tensor,
+    num_heads: int,
+    scale: float,
+    bias: torch.Tensor | None = None,
+    dropout: float = 0.0,
+    training: bool = False,
+) -> torch.Tensor:
+    """softmax(scale · QKᵀ + bias) · V in each head, from packed projections ... x L x 3D to ... x L x D.
+
+    ``qkv`` holds the queries, keys and values side by side, each split into heads.
+    A free function, so that torch.fx records attention as one call (as it records
+    ``nn.MultiheadAttention``), while the dispatcher still counts its matrix products.
+    """
+    qkv = qkv.unflatten(-1, (3, num_heads, -1)).movedim(-3, 0).transpose(-2, -3)  # 3 x ... x heads x L x d
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    attn = (q * scale) @ k.transpose(-2, -1)  # ... x heads x L x L
+    if bias is not None:
+        attn = attn + bias
+    attn = F.dropout(attn.softmax(dim=-1), dropout, training)
+    return (attn @ v).transpose(-2, -3).flatten(-2)  # ... x L x D, heads side by side
+
+
 class MultiheadSelfAttention(nn.Module):
     """Scaled dot-product self-attention over all tokens, in ``num_heads`` heads.
 
@@ -78,6 +112,7 @@ class MultiheadSelfAttention(nn.Module):
         if dim % num_heads:
             raise ValueError(f"width {dim} is not divisible by {num_heads} heads")
         self.num_heads = num_heads
+        self.head_dim = dim // num_heads
         self.dropout = dropout
         self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
         self.in_proj_bias = nn.Parameter(torch.empty(3 * dim))
@@ -87,15 +122,9 @@ class MultiheadSelfAttention(nn.Module):
         nn.init.zeros_(self.out_proj.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, length, dim = x.shape
-        head_dim = dim // self.num_heads
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # N x L x 3D
-        qkv = qkv.view(n, length, 3, self.num_heads, head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]  # each N x heads x L x D/heads
-        attn = (q * head_dim**-0.5) @ k.transpose(-2, -1)  # N x heads x L x L
-        attn = F.dropout(attn.softmax(dim=-1), self.dropout, self.training)
-        out = (attn @ v).transpose(1, 2).reshape(n, length, dim)  # N x L x D, heads side by side
-        return self.out_proj(out)
+        out = multi_head_attention(qkv, self.num_heads, self.head_dim**-0.5, None, self.dropout, self.training)
+        return self.out_proj(out)  # N x L x D
 
     def extra_repr(self) -> str:
         return f"num_heads={self.num_heads}, dropout={self.dropout}"
@@ -105,7 +134,9 @@ class MLPBlock(nn.Sequential):
     """Linear up to the MLP size, GELU, linear back down, with dropout after each linear layer."""
 
     def __init__(self, dim: int, mlp_dim: int, dropout: float) -> None:
-        super().__init__(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, dim), nn.Dropout(dropout))
+        super().__init__(
+            nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, dim), nn.Dropout(dropout)
+        )
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -199,15 +230,10 @@ class VisionTransformer(nn.Module):
         nn.init.zeros_(self.heads.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        if (h, w) != (self.image_size, self.image_size):
-            raise ValueError(
-                f"this ViT takes {self.image_size}x{self.image_size} inputs (its position embeddings are "
-                f"learned for that size), got {h}x{w}"
-            )
+        check_image_size(x, self.image_size)
         x = self.conv_proj(x)  # N x D x H/p x W/p, one embedding per p x p patch
         x = x.flatten(2).transpose(1, 2)  # N x HW/p² x D
-        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)  # N x (1 + HW/p²) x D
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)  # N x (1 + HW/p²) x D
         x = self.encoder(x)
         return self.heads(x[:, 0])  # the class token's final state → N x num_classes
 

@@ -69,4 +69,5 @@ def test_installed_package_has_no_bare_models(tmp_path: Path):
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert int(out.stdout) == 18
+    # The whole zoo, as registered in this process from the source tree.
+    assert int(out.stdout) == len(archdoc.list_models())

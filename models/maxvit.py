@@ -85,7 +85,10 @@ def check_map_size(x: torch.Tensor, size: int) -> None:
     """Raise unless ``x`` is N x C x size x size (torch.fx records the check as one call)."""
     if tuple(x.shape[-2:]) != (size, size):
         h, w = x.shape[-2:]
-        raise ValueError(f"this MaxViT layer was built for {size}x{size} maps (see image_size), got {h}x{w}")
+        raise ValueError(
+            f"this MaxViT layer was built for {size}x{size} maps, got {h}x{w}: the model's image_size sets the "
+            "number of windows and grid cells"
+        )
 
 
 class MBConv(nn.Module):

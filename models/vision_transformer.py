@@ -72,7 +72,8 @@ def check_image_size(x: torch.Tensor, size: int) -> None:
     if tuple(x.shape[-2:]) != (size, size):
         h, w = x.shape[-2:]
         raise ValueError(
-            f"this ViT takes {size}x{size} inputs (its position embeddings are learned for that size), got {h}x{w}"
+            f"this ViT takes {size}x{size} inputs (its position embeddings are learned for that size), got {h}x{w}; "
+            f"build it with image_size={h} for square inputs of another size"
         )
 
 

@@ -170,14 +170,21 @@ def test_every_card_is_complete(name):
     assert ("V2" in card.title) == name.startswith("swin_v2")
 
 
-def test_vit_h_14_at_518_gives_the_end_to_end_weights_figures():
-    # torchvision's ViT_H_14_Weights.IMAGENET1K_SWAG_E2E_V1: 633,470,440 params, 1016.717 GFLOPS at 518x518.
-    # By hand: the extra parameters are the position embeddings, (37² − 16²) · 1280 = 1,424,640.
-    model = meta_model("vit_h_14", image_size=518)
-    params = sum(p.numel() for p in model.parameters())
-    assert params == 633_470_440 == PUBLISHED["vit_h_14"][0] + (37**2 - 16**2) * 1280
-    mult_adds, out_shape = dispatcher_mult_adds(model, (3, 518, 518))
-    assert round(mult_adds / 1e9, 3) == 1016.717 and out_shape == (1, 1000)
+# torchvision's SWAG weights fine-tuned end to end (IMAGENET1K_SWAG_E2E_V1): image size, num_params,
+# GFLOPS. By hand, a larger image only adds position embeddings: ((s/p)² − (224/p)²) · width.
+@pytest.mark.parametrize(
+    "name, size, params, gmacs, extra",
+    [
+        ("vit_b_16", 384, 86_859_496, 55.484, (24**2 - 14**2) * 768),
+        ("vit_l_16", 512, 305_174_504, 361.986, (32**2 - 14**2) * 1024),
+        ("vit_h_14", 518, 633_470_440, 1016.717, (37**2 - 16**2) * 1280),
+    ],
+)
+def test_vit_at_the_swag_sizes_gives_their_figures(name, size, params, gmacs, extra):
+    model = meta_model(name, image_size=size)
+    assert sum(p.numel() for p in model.parameters()) == params == PUBLISHED[name][0] + extra
+    mult_adds, out_shape = dispatcher_mult_adds(model, (3, size, size))
+    assert round(mult_adds / 1e9, 3) == gmacs and out_shape == (1, 1000)
 
 
 def test_vit_b_16_mult_adds_by_hand():

@@ -7,12 +7,14 @@ registers every builder with `archdoc.registry`.
 
 from archdoc.zoo import (  # noqa: F401 (registers)
     alexnet,
+    convnext,
     densenet,
     efficientnet,
     efficientnet_v2,
     googlenet,
     inception,
     lenet,
+    maxvit,
     mnasnet,
     mobilenetv2,
     mobilenetv3,
@@ -21,18 +23,22 @@ from archdoc.zoo import (  # noqa: F401 (registers)
     resnext,
     shufflenetv2,
     squeezenet,
+    swin_transformer,
     vgg,
+    vision_transformer,
     wide_resnet,
 )
 
 __all__ = [
     "alexnet",
+    "convnext",
     "densenet",
     "efficientnet",
     "efficientnet_v2",
     "googlenet",
     "inception",
     "lenet",
+    "maxvit",
     "mnasnet",
     "mobilenetv2",
     "mobilenetv3",
@@ -41,6 +47,8 @@ __all__ = [
     "resnext",
     "shufflenetv2",
     "squeezenet",
+    "swin_transformer",
     "vgg",
+    "vision_transformer",
     "wide_resnet",
 ]

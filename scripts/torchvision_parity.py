@@ -7,7 +7,7 @@ a throwaway environment that has torchvision, with archdoc installed without dep
     python -m venv /tmp/tv && /tmp/tv/bin/pip install torch==2.14.1 torchvision==0.29.1
     /tmp/tv/bin/pip install --no-deps -e . && /tmp/tv/bin/pip install click jinja2 torchinfo numpy
     /tmp/tv/bin/python scripts/torchvision_parity.py            # every pair
-    /tmp/tv/bin/python scripts/torchvision_parity.py 'efficientnet*'  # the pairs whose name matches
+    /tmp/tv/bin/python scripts/torchvision_parity.py 'convnext*' 'efficientnet*'  # the pairs whose names match
 
 For each model it builds torchvision's and archdoc's on CPU, compares keys and
 shapes, loads torchvision's weights into archdoc's with ``strict=True``, and
@@ -55,6 +55,12 @@ PAIRS = [
     ("mobilenet_v3_small", {"dilated": True}),
     *[(f"efficientnet_b{i}", {}) for i in range(8)],
     *[(f"efficientnet_v2_{size}", {}) for size in "sml"],
+    *[(f"convnext_{size}", {}) for size in ("tiny", "small", "base", "large")],
+    *[(f"vit_{v}", {}) for v in ("b_16", "b_32", "l_16", "l_32", "h_14")],
+    ("vit_h_14", {"image_size": 518}),
+    ("vit_b_16", {"representation_size": 768}),
+    *[(f"swin_{v}{size}", {}) for v in ("", "v2_") for size in "tsb"],
+    ("maxvit_t", {}),
 ]
 
 # Input side per model where the 224 default does not fit (the weights' evaluation crop).
@@ -78,29 +84,37 @@ def randomise_norm_statistics(model: torch.nn.Module) -> None:
             m.running_var.uniform_(0.5, 1.5)
 
 
-def main() -> None:
+def main(patterns: list[str]) -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
-    patterns = sys.argv[1:] or ["*"]
     for name, kwargs in PAIRS:
-        if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
             continue
         theirs = torchvision_model(name, kwargs).eval()
-        randomise_norm_statistics(theirs)
         ours = archdoc.get_model(name, **kwargs).eval()
         ts, os_ = theirs.state_dict(), ours.state_dict()
         same_keys = list(ts) == list(os_)
         same_shapes = same_keys and all(ts[k].shape == os_[k].shape for k in ts)
-        ours.load_state_dict(ts, strict=True)
-        x = torch.randn(2, *get_entry(name).default_input)
+        # Buffers each side computes itself (relative position indices, BatchNorm statistics).
+        same_buffers = all(torch.equal(b, os_[k]) for k, b in theirs.named_buffers() if k in os_)
+        # Initialisation leaves some parameters at 0 or 1 (ViT's head starts at zero, which makes
+        # every output 0): perturb them all, so that each one shows in the outputs compared.
+        with torch.no_grad():
+            for p in theirs.parameters():
+                p.add_(0.02 * torch.randn_like(p))
+        randomise_norm_statistics(theirs)
+        ours.load_state_dict(theirs.state_dict(), strict=True)
+        # Models with a fixed input size (ViT, MaxViT) take it as `image_size`.
+        size = kwargs.get("image_size", get_entry(name).default_input[-1])
+        x = torch.randn(2, 3, size, size)
         with torch.no_grad():
             expected = theirs(x)
             diff = (expected - ours(x)).abs().max().item()
         label = name + ("" if not kwargs else f" {kwargs}")
-        print(f"{label:56s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
-              f"strict load ok  max |output diff| {diff:.2e} (of outputs up to {expected.abs().max().item():.2e})  "
-              f"({len(ts)} tensors)")
+        print(f"{label:32s} keys {'same order' if same_keys else 'DIFFER'}  shapes {'same' if same_shapes else 'DIFFER'}  "
+              f"buffers {'same' if same_buffers else 'DIFFER'}  strict load ok  "
+              f"max |output diff| {diff:.2e} (max |output| {expected.abs().max().item():.2e}, {len(ts)} tensors)")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

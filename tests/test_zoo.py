@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import archdoc
 from archdoc.registry import get_entry
 from conftest import cached_trace
+from test_zoo_catalogue_d import PUBLISHED as PUBLISHED_ZOO_D
 
 # name: (params, mult-adds in G at the default input, rounding digits) — torchvision docs unless noted.
 PUBLISHED = {
@@ -58,8 +59,9 @@ def test_every_registered_model_has_a_published_figure():
     from test_zoo_catalogue_a import PUBLISHED as ZOO_A  # Inception v3, DenseNet, SqueezeNet, ShuffleNet V2, MNASNet
     from test_zoo_catalogue_b import PUBLISHED as ZOO_B  # MobileNet V2/V3, EfficientNet, EfficientNetV2
     from test_zoo_catalogue_c import PUBLISHED as ZOO_C  # ResNeXt, Wide ResNet, RegNet
+    from test_zoo_catalogue_d import PUBLISHED as ZOO_D  # ConvNeXt, ViT, Swin, MaxViT
 
-    assert sorted(archdoc.list_models()) == sorted({**PUBLISHED, **ZOO_A, **ZOO_B, **ZOO_C})
+    assert sorted(archdoc.list_models()) == sorted({**PUBLISHED, **ZOO_A, **ZOO_B, **ZOO_C, **ZOO_D})
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))

@@ -80,9 +80,8 @@ def window_departition(x: torch.Tensor, p: int, rows: int, cols: int) -> torch.T
     return x.permute(0, 5, 1, 3, 2, 4).flatten(4, 5).flatten(2, 3)
 
 
-@torch.fx.wrap
 def check_map_size(x: torch.Tensor, size: int) -> None:
-    """Raise unless ``x`` is N x C x size x size (torch.fx records the check as one call)."""
+    """Raise unless ``x`` is N x C x size x size."""
     if tuple(x.shape[-2:]) != (size, size):
         h, w = x.shape[-2:]
         raise ValueError(

@@ -137,7 +137,6 @@ def shift_mask(
     return torch.zeros_like(different, dtype=like.dtype).masked_fill(different, -100.0)
 
 
-@torch.fx.wrap
 def shifted_window_attention(
     x: torch.Tensor,
     qkv_weight: torch.Tensor,
@@ -156,8 +155,7 @@ def shifted_window_attention(
     """Multi-head self-attention inside the (shifted) windows of an N x H x W x C map.
 
     Scores are scaled dot products, or with ``logit_scale`` (V2) cosine similarities times
-    a per-head temperature. A free function that torch.fx records as one call, because
-    its steps depend on the map's size (padding, whether to shift).
+    a per-head temperature. Its steps depend on the map's size (padding, whether to shift).
     """
     n, h, w, c = x.shape  # channels last
     wh, ww = window

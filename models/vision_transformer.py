@@ -66,9 +66,8 @@ CARD = PaperCard(
 )
 
 
-@torch.fx.wrap
 def check_image_size(x: torch.Tensor, size: int) -> None:
-    """Raise unless ``x`` is N x C x size x size (torch.fx records the check as one call)."""
+    """Raise unless ``x`` is N x C x size x size."""
     if tuple(x.shape[-2:]) != (size, size):
         h, w = x.shape[-2:]
         raise ValueError(
@@ -77,7 +76,6 @@ def check_image_size(x: torch.Tensor, size: int) -> None:
         )
 
 
-@torch.fx.wrap
 def multi_head_attention(
     qkv: torch.Tensor,
     num_heads: int,
@@ -88,9 +86,9 @@ def multi_head_attention(
 ) -> torch.Tensor:
     """softmax(scale · QKᵀ + bias) · V in each head, from packed projections ... x L x 3D to ... x L x D.
 
-    ``qkv`` holds the queries, keys and values side by side, each split into heads.
-    A free function, so that torch.fx records attention as one call (as it records
-    ``nn.MultiheadAttention``), while the dispatcher still counts its matrix products.
+    ``qkv`` holds the queries, keys and values side by side, each split into heads. Plain
+    matrix products, which the dispatcher counts on every device (a fused kernel on the CPU
+    would hide them from the count).
     """
     qkv = qkv.unflatten(-1, (3, num_heads, -1)).movedim(-3, 0).transpose(-2, -3)  # 3 x ... x heads x L x d
     q, k, v = qkv[0], qkv[1], qkv[2]

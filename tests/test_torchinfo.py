@@ -26,10 +26,17 @@ def torchinfo_rows(model: nn.Module, size: tuple[int, ...]) -> tuple[list[tuple]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = torchinfo.summary(model, (1, *size), device="meta", verbose=0, depth=100)
-    rows = [
-        (r.class_name, r.depth, tuple(r.output_size), r.num_params, r.leftover_params())
-        for r in stats.summary_list
-    ]
+    rows = []
+    lifted: list[int] = []  # depths of list containers that never ran, whose rows torchinfo adds
+    for r in stats.summary_list:
+        while lifted and r.depth <= lifted[-1]:
+            lifted.pop()
+        if r.class_name in ("ModuleList", "ModuleDict") and not r.output_size:
+            # Known torchinfo behaviour: a ModuleList that forward iterates (and never calls) gets a
+            # row, and the calls inside it are nested one level deeper. archdoc's table follows the calls.
+            lifted.append(r.depth)
+            continue
+        rows.append((r.class_name, r.depth - len(lifted), tuple(r.output_size), r.num_params, r.leftover_params()))
     return rows, stats
 
 

@@ -94,9 +94,8 @@ def test_params_and_mult_adds(name):
     assert round(mult_adds / 1e9, 3) == gmacs  # torchvision publishes 3 decimals
     trace = cached_trace(name)
     assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
-    # torch.fx traces it, so the page's diagram shows the residual additions; size-dependent
-    # steps (window padding and shifts, input-size checks) are single recorded calls.
-    assert trace.dataflow_error is None
+    # The recorded dataflow holds the residual additions the diagrams draw.
+    assert any(node.target == "add" and len(node.inputs) == 2 for node in trace.dataflow)
     rates = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
     if name in DROP_PATH:
         # Linear in depth: 0 at the first block, the paper's rate at the last.

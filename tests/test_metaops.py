@@ -46,6 +46,15 @@ CASES = [
     (aten.avg_pool3d.default, (meta(2, 1, 5, 9, 9), [5, 1, 1], [1, 1, 1], [0, 0, 0])),  # local response norm
     (aten._adaptive_avg_pool2d.default, (meta(2, 3, 7, 7), [1, 1])),
     (aten.adaptive_max_pool2d.default, (meta(2, 3, 7, 7), [2, 3])),
+    (aten.native_layer_norm.default, (meta(2, 49, 96), [96], meta(96), meta(96), 1e-5)),
+    (aten.native_layer_norm.default, (meta(2, 8, 7, 7), [7, 7], None, None, 1e-5)),
+    (aten.linalg_vector_norm.default, (meta(6, 49, 32), 2.0, [-1], True)),
+    (aten.linalg_vector_norm.default, (meta(6, 49, 32), 2, [1, 2])),
+    (aten.hardswish.default, (meta(2, 16, 8, 8),)),
+    (aten.hardsigmoid.default, (meta(2, 16, 1, 1),)),
+    (aten.clamp_min.default, (meta(6, 49, 1), 1e-12)),
+    (aten.clamp.default, (meta(3, 1, 1), None, 4.6)),
+    (aten.exp.default, (meta(3, 1, 1),)),
 ]
 
 
@@ -88,6 +97,11 @@ def test_shortcut_matches_the_meta_kernel(func, args):
         (aten.max_pool2d_with_indices.default, (meta(3, 8, 8), [3, 3], [2, 2])),  # unbatched
         (aten.avg_pool2d.default, (meta(1, 3, 8, 8), [2, 2], [2, 2], [0, 0], False, True, 0)),  # divisor 0
         (aten._adaptive_avg_pool2d.default, (meta(3, 7, 7), [1, 1])),  # unbatched
+        (aten.native_layer_norm.default, (meta(2, 49, 96), [48], None, None, 1e-5)),  # shape mismatch
+        (aten.native_layer_norm.default, (meta(2, 49, 96), [96], meta(48), None, 1e-5)),  # weight mismatch
+        (aten.linalg_vector_norm.default, (meta(6, 49, 32), 2.0, [3], True)),  # dim out of range
+        (aten.linalg_vector_norm.default, (meta(6, 49, 32),)),  # the whole tensor
+        (aten.clamp.default, (meta(3, 1, 1), meta(3, 1, 1), None)),  # a tensor bound
     ],
 )
 def test_shortcut_steps_aside_when_unsure(func, args):

@@ -192,6 +192,7 @@ _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
 _PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
 _FLATTENS = frozenset({"flatten", "view", "reshape"})
+_REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
 
 
 class _Unpredictable(Exception):
@@ -284,6 +285,8 @@ def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int)
                 state[node.name] = ("spatial", out)
             elif node.op == "call_module" and node.kind in _ADAPTIVE:
                 state[node.name] = ("fixed", None)
+            elif node.target in _REDUCTIONS and len(shape) == 2 and len(source) > 2:
+                state[node.name] = ("fixed", None)  # global pooling by a reduction: (N, C) whatever the size
             elif len(shape) == len(source) and shape[2:] == source[2:]:
                 state[node.name] = ("spatial", sizes)  # elementwise, normalisation, channel mixing
             elif (node.target in _FLATTENS or node.kind == LayerKind.FLATTEN) and len(shape) == 2:
@@ -325,7 +328,9 @@ def find_input_range(
 ) -> tuple[int | None, int | None]:
     """Along the probe's axes, the smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
 
-    A predicted edge is confirmed by real passes on both sides of it; otherwise bisection finds it.
+    A predicted edge is confirmed by real passes on both sides of it. Without a prediction,
+    the sizes next to the traced one are tried first (a model built for one size, like a
+    vision transformer, fails on both and needs no search); otherwise bisection finds the edge.
     """
     predict = (lambda n: predictor(probe.sizes(n))) if predictor is not None else None
     smallest = None
@@ -333,6 +338,8 @@ def find_input_range(
         guess = _first_false(lambda n: not predict(n), 1, traced)
         if guess <= traced and probe.runs(guess) and (guess == 1 or not probe.runs(guess - 1)):
             smallest = guess
+    if smallest is None and predict is None and probe.runs(traced) and traced > 1 and not probe.runs(traced - 1):
+        smallest = traced
     if smallest is None:
         smallest = probe.minimum(traced)
         if smallest is None:
@@ -342,4 +349,6 @@ def find_input_range(
         guess = _first_false(predict, traced, ceiling) - 1
         if guess >= traced and probe.runs(guess) and not probe.runs(guess + 1):
             return smallest, guess
+    if predict is None and not probe.runs(traced + 1):
+        return smallest, traced
     return smallest, probe.maximum(traced)

@@ -19,7 +19,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["meta_shortcut", "FastMeta"]
+__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed"]
 
 _aten = torch.ops.aten
 # Elementwise ops whose output has the input's shape and dtype.
@@ -28,8 +28,15 @@ _UNARY = frozenset(
         _aten.relu.default, _aten.relu_.default, _aten.tanh.default, _aten.tanh_.default,
         _aten.sigmoid.default, _aten.sigmoid_.default, _aten.hardtanh.default, _aten.hardtanh_.default,
         _aten.gelu.default, _aten.silu.default, _aten.silu_.default,
+        _aten.hardswish.default, _aten.hardswish_.default, _aten.hardsigmoid.default, _aten.hardsigmoid_.default,
+        _aten.clamp_min.default, _aten.clamp_min_.default, _aten.clamp.default, _aten.clamp_.default,
+        _aten.exp.default, _aten.neg.default, _aten.sqrt.default, _aten.rsqrt.default, _aten.abs.default,
+        _aten.leaky_relu.default, _aten.leaky_relu_.default, _aten.elu.default, _aten.elu_.default,
+        _aten.mish.default, _aten.softplus.default, _aten.log.default,
     }
 )
+# Keyword arguments a shortcut may see: they change values, never shapes or dtypes.
+_VALUE_KEYWORDS = frozenset({"approximate"})
 _BINARY = frozenset(
     {
         _aten.add.Tensor, _aten.add_.Tensor, _aten.mul.Tensor, _aten.mul_.Tensor,
@@ -64,6 +71,10 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
     promotion. Anything else returns ``None``, so the real kernel runs and gives
     its own result or error.
     """
+    if func is _aten.native_layer_norm.default and len(args) == 5:
+        return _meta_layer_norm(*args)
+    if func is _aten.linalg_vector_norm.default and 1 <= len(args) <= 4:
+        return _meta_vector_norm(*args)
     if func is _aten.convolution.default and len(args) == 9:
         return _meta_convolution(*args)
     if func in _POOLS:
@@ -122,6 +133,11 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
                 return None
         return _empty(x.shape, x.dtype), _empty((channels,), x.dtype), _empty((channels,), x.dtype)
     return None
+
+
+def shortcut_allowed(kwargs: Any) -> bool:
+    """Whether an op called with ``kwargs`` may take a shortcut (only value-changing keywords)."""
+    return not kwargs or set(kwargs) <= _VALUE_KEYWORDS
 
 
 def _broadcast(a: Any, b: Any) -> tuple[int, ...] | None:
@@ -183,6 +199,31 @@ def _meta_convolution(
     if min(sizes) < 1 or 0 in x.shape or 0 in weight.shape:
         return None
     return _empty((x.shape[0], channels, *sizes), x.dtype)
+
+
+def _meta_layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> Any:
+    """``native_layer_norm``: the output, and the mean and inverse deviation kept per normalised group."""
+    if not _plain(x) or not isinstance(shape, (list, tuple)) or not all(type(n) is int for n in shape):
+        return None
+    k = len(shape)
+    if k == 0 or x.dim() < k or tuple(x.shape[x.dim() - k:]) != tuple(shape):
+        return None
+    for t in (weight, bias):
+        if t is not None and not (_plain(t) and t.dtype == x.dtype and tuple(t.shape) == tuple(shape)):
+            return None
+    stats = (*x.shape[: x.dim() - k], *([1] * k))
+    return _empty(x.shape, x.dtype), _empty(stats, x.dtype), _empty(stats, x.dtype)
+
+
+def _meta_vector_norm(x: Any, order: Any = 2, dim: Any = None, keepdim: Any = False) -> Any:
+    """``linalg_vector_norm`` over some dimensions (cosine attention); ``None`` for the whole tensor."""
+    if not _plain(x) or type(order) not in (int, float) or type(keepdim) is not bool or x.dim() == 0:
+        return None
+    dims = _dims(list(dim), x.dim()) if isinstance(dim, (list, tuple)) and dim else None
+    if dims is None:
+        return None
+    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
+    return _empty(shape, x.dtype)
 
 
 def _meta_pool(func: Any, args: tuple[Any, ...]) -> Any:
@@ -267,5 +308,5 @@ class FastMeta(TorchDispatchMode):
         return False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        out = meta_shortcut(func, args) if not kwargs else None
+        out = meta_shortcut(func, args) if not kwargs or set(kwargs) <= _VALUE_KEYWORDS else None
         return out if out is not None else func(*args, **(kwargs or {}))

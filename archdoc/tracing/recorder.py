@@ -22,7 +22,7 @@ from torch.utils.flop_counter import flop_registry
 
 from archdoc.shapes import InputSpec
 from archdoc.tracing.dataflow import FlowRecorder
-from archdoc.tracing.metaops import meta_shortcut
+from archdoc.tracing.metaops import meta_shortcut, shortcut_allowed
 from archdoc.tracing.record import Shape
 
 __all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_name"]
@@ -116,7 +116,7 @@ class Recorder(TorchDispatchMode):
             decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
-        out = meta_shortcut(func, args) if not kwargs else None
+        out = meta_shortcut(func, args) if shortcut_allowed(kwargs) else None
         if out is None:
             try:
                 out = func(*args, **kwargs)

@@ -34,11 +34,16 @@ def golden(request: pytest.FixtureRequest):
     return check
 
 
-@functools.lru_cache(maxsize=None)
 def cached_trace(name: str, input_size: str | None = None, **kwargs):
+    """One trace per configuration for the whole session (each worker's), however it is asked for."""
+    return _cached_trace(name, input_size, tuple(sorted(kwargs.items())))
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_trace(name: str, input_size: str | None, kwargs: tuple):
     import archdoc
 
-    return archdoc.trace(name, input_size, **kwargs)
+    return archdoc.trace(name, input_size, **dict(kwargs))
 
 
 class MermaidParser:

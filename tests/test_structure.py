@@ -115,3 +115,16 @@ def test_modules_are_small_enough_to_read(name):
 def test_the_tracer_is_one_module_per_job():
     jobs = {"build", "recorder", "collect", "dataflow", "input_range", "diagnose", "record", "kinds", "metaops", "guard"}
     assert {n.rsplit(".", 1)[1] for n in MODULES if n.startswith("archdoc.tracing.")} == jobs
+
+
+def test_every_package_directory_is_installed():
+    # setuptools installs only the packages pyproject.toml lists; a subpackage left out works
+    # in an editable checkout and breaks every installed copy.
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")
+    }
+    assert on_disk | {"archdoc.zoo"} == listed

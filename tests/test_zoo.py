@@ -17,7 +17,6 @@ from torch.utils.flop_counter import FlopCounterMode
 import archdoc
 from archdoc.registry import get_entry
 from conftest import cached_trace
-from test_zoo_catalogue_d import PUBLISHED as PUBLISHED_ZOO_D
 
 # name: (params, mult-adds in G at the default input, rounding digits) — torchvision docs unless noted.
 PUBLISHED = {

@@ -201,7 +201,7 @@ def embed_files(
     """
     from archdoc.files import Planned, read_text, write_all
     from archdoc.render import render_request
-    from archdoc.request import parse_marker
+    from archdoc.marker import parse_marker
 
     cache: dict[str, str] = {}
 

@@ -81,10 +81,13 @@ class InputError(ArchdocError, ValueError):
 
     Attributes:
         layer: Qualified name of the layer that rejects the input, if known.
-        minimum: The smallest spatial size the model accepts, if known.
+        minimum: The smallest spatial size the model accepts, if known: a square's side, or
+            one size per axis where they differ (the frames, height and width of a clip).
     """
 
-    def __init__(self, message: str, *, layer: str | None = None, minimum: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, layer: str | None = None, minimum: int | tuple[int, ...] | None = None
+    ) -> None:
         self.layer = layer
         self.minimum = minimum
         super().__init__(message)

@@ -28,7 +28,8 @@ from typing import Any
 from archdoc.errors import ArchdocError, BuildError, ModelArgumentError, ModelImportError, NotAModelError, UntrustedCodeError
 from archdoc.shapes import InputSpec, as_input_specs
 
-__all__ = ["ImportedModel", "Trust", "import_model", "is_import_path"]
+__all__ = ["ImportedModel", "Trust", "check_trusted", "describe_error", "import_model", "import_object", "is_import_path", "user_frame",
+           "user_source"]
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -103,7 +104,11 @@ class ImportedModel:
             if missing:
                 sets = " ".join(f"--set {m}=VALUE" for m in missing)
                 noun = "argument" if len(missing) == 1 else "arguments"
-                raise BuildError(self.spec, kwargs, f"missing required {noun} {', '.join(missing)} (give {sets})")
+                raise BuildError(
+                    self.spec, kwargs,
+                    f"missing required {noun} {', '.join(missing)} (give {sets}; an object such as a configuration "
+                    f"is made from an import path: --set '{missing[0]}=package.module:Name(key=value, ...)')",
+                )
         if self.is_instance:
             return self.target
         try:
@@ -182,13 +187,26 @@ def _vet_module(spec: str, module_name: str, trust: Trust) -> None:
     )
 
 
-def import_model(spec: str, trust: Trust | None = None) -> ImportedModel:
-    """Import the object that ``spec`` (``package.module:attribute``) names, if ``trust`` allows it.
+def check_trusted(spec: str, trust: Trust | None = None) -> None:
+    """Refuse ``spec`` if ``trust`` does not allow importing it; nothing is imported.
+
+    Raises:
+        ModelImportError: ``spec`` is not of the form ``package.module:attribute``.
+        UntrustedCodeError: The standard library, or code a data file may not name.
+    """
+    module_name, _, attribute = spec.partition(":")
+    module_name = module_name.strip()
+    if not _MODULE_NAME.match(module_name) or not all(part.isidentifier() for part in attribute.strip().split(".")):
+        raise ModelImportError(spec, f"expected package.module:attribute (e.g. mymodels:Net), got {spec!r}")
+    _vet_module(spec, module_name, trust or Trust())
+
+
+def import_object(spec: str, trust: Trust | None = None) -> Any:
+    """Import what ``spec`` (``package.module:attribute``, the attribute possibly dotted) names, if ``trust`` allows it.
 
     Raises:
         ModelImportError: The module cannot be found or fails to import, or the
             attribute does not exist (with close matches).
-        NotAModelError: The attribute is neither a module class, a callable nor a module.
         UntrustedCodeError: The standard library, or code a data file may not name.
     """
     trust = trust or Trust()
@@ -205,17 +223,31 @@ def import_model(spec: str, trust: Trust | None = None) -> ImportedModel:
             raise ModelImportError(spec, f"{owner} has no attribute {part!r}", _close(part, dir(target)))
         target = getattr(target, part)
         walked.append(part)
+    defined = getattr(target, "__module__", None) or ""
+    if not isinstance(target, type) and _stdlib(defined):  # a standard-library function under another name
+        raise UntrustedCodeError(spec, trust.source, f"it is {defined}.{getattr(target, '__name__', '?')}, from Python's standard library; archdoc never calls it")
+    return target
+
+
+def import_model(spec: str, trust: Trust | None = None) -> ImportedModel:
+    """Import the model that ``spec`` (``package.module:attribute``) names, if ``trust`` allows it.
+
+    Raises:
+        ModelImportError: The module cannot be found or fails to import, or the
+            attribute does not exist (with close matches).
+        NotAModelError: The attribute is neither a module class, a callable nor a module.
+        UntrustedCodeError: The standard library, or code a data file may not name.
+    """
+    trust = trust or Trust()
+    target = import_object(spec, trust)
     _check_target(spec, target, trust)
-    return ImportedModel(spec=spec, attribute=attribute, target=target)
+    return ImportedModel(spec=spec, attribute=spec.partition(":")[2].strip(), target=target)
 
 
 def _check_target(spec: str, target: Any, trust: Trust) -> None:
     nn = _nn()
     if isinstance(target, nn.Module):
         return
-    defined = getattr(target, "__module__", None) or ""
-    if not inspect.isclass(target) and _stdlib(defined):  # a standard-library function under another name
-        raise UntrustedCodeError(spec, trust.source, f"it is {defined}.{getattr(target, '__name__', '?')}, from Python's standard library; archdoc never calls it as a model")
     if inspect.isclass(target):
         if not issubclass(target, nn.Module):
             raise NotAModelError(spec, "is a class that is not a torch.nn.Module subclass")
@@ -263,6 +295,11 @@ def _close(name: str, candidates: list[str]) -> list[str]:
     return [public[m] for m in difflib.get_close_matches(name.lower(), list(public), n=3, cutoff=0.6)]
 
 
+def describe_error(exc: BaseException) -> str:
+    """``Type: first line of the message (file.py:line)`` for an exception from the user's code."""
+    return _describe(exc)
+
+
 def _describe(exc: BaseException) -> str:
     """``Type: first line of the message (file.py:line)`` for an exception from user code."""
     text = str(exc).strip()
@@ -272,7 +309,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def user_frame(exc: BaseException) -> str | None:
-    """``file.py:line`` of the innermost traceback frame outside torch, archdoc and importlib."""
+    """``file.py:line`` of the innermost traceback frame outside torch, archdoc and importlib.
+
+    The file is shown relative to the working directory when it is under it
+    (``models/net.py:12``), else relative to its ``sys.path`` entry
+    (``torchvision/models/regnet.py:270``), so it can be opened as shown.
+    """
     skip = tuple(str(Path(m.__file__).parent) for m in (sys.modules["torch"], sys.modules["archdoc"]))
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
@@ -280,4 +322,31 @@ def user_frame(exc: BaseException) -> str | None:
     ]
     if not frames:
         return None
-    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
+    return f"{_short_path(frames[-1].filename)}:{frames[-1].lineno}"
+
+
+def user_source(exc: BaseException) -> str | None:
+    """`user_frame()` with the line of code it ran: ``net.py:12 (widths = w.tolist())`` (long lines cut)."""
+    where = user_frame(exc)
+    if where is None:
+        return None
+    skip = tuple(str(Path(m.__file__).parent) for m in (sys.modules["torch"], sys.modules["archdoc"]))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+    code = (frames[-1].line or "").strip() if frames else ""
+    if len(code) > 100:
+        code = code[:99] + "…"
+    return f"{where} ({code})" if code else where
+
+
+def _short_path(filename: str) -> str:
+    path = Path(filename)
+    if not path.is_absolute():
+        return filename
+    entries = sorted((Path(entry) for entry in sys.path if entry), key=lambda b: len(str(b)), reverse=True)
+    installed = any(part in ("site-packages", "dist-packages") for part in path.parts)
+    for base in [*([] if installed else [Path.cwd()]), *entries]:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.name

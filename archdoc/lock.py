@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from archdoc.calls import encode_value
 from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
 from archdoc.format import shape_text
 from archdoc.request import ModelRequest, parse_site_entries
@@ -41,7 +42,7 @@ def lock_record(entry: ModelRequest, trace: Any) -> dict[str, Any]:
     return {
         "model": entry.model,
         "inputs": list(entry.input_texts) if entry.input_texts else None,
-        "kwargs": dict(sorted(entry.kwargs.items())),
+        "kwargs": {key: encode_value(value) for key, value in sorted(entry.kwargs.items())},
         "batch": entry.batch,
         "device": entry.device,
         "params": trace.total_params,

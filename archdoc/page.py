@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,12 @@ def _python(trace: Trace) -> str:
     kwargs = dict(trace.builder_kwargs)
     if trace.card is not None and kwargs.get("in_channels") == trace.inputs[0].shape[0]:
         kwargs.pop("in_channels")
-    inputs = (
-        _py(str(trace.inputs[0]))
-        if len(trace.inputs) == 1
-        else "[" + ", ".join(_py(str(s)) for s in trace.inputs) + "]"
-    )
+    if all(spec.name for spec in trace.inputs):
+        inputs = "{" + ", ".join(f"{_py(s.name)}: {_py(str(replace(s, name='')))}" for s in trace.inputs) + "}"
+    elif len(trace.inputs) == 1:
+        inputs = _py(str(trace.inputs[0]))
+    else:
+        inputs = "[" + ", ".join(_py(str(s)) for s in trace.inputs) + "]"
     args = [_py(trace.model), inputs]
     if trace.batch != 1:
         args.append(f"batch={trace.batch}")
@@ -148,6 +150,18 @@ def minimum_text(trace: Trace) -> str:
     return text
 
 
+def _build_note(trace: Trace) -> str:
+    """Says how a builder that reads tensor values was built, or ``""``."""
+    if not trace.built_with_values:
+        return ""
+    return "**Built on the CPU first.** " + paragraph(
+        "The builder computes with tensor values, which meta tensors do not have: "
+        f"{trace.built_with_values}. archdoc ran it on the CPU, "
+        "moving every parameter and buffer to meta as it was created and skipping random "
+        "initialisation, so no weights were filled; the trace then ran on meta as usual."
+    )
+
+
 def page_context(
     trace: Trace, depth: int = 2, diagrams: str = "", title: str | None = None, site: bool = False
 ) -> dict[str, Any]:
@@ -193,13 +207,17 @@ def page_context(
             "params": params,
             "mult_adds": f"{scaled(trace.mult_adds)} ({trace.mult_adds:,}) at batch {trace.batch}",
             "input": "; ".join(
-                shape_text(spec.shape) + ("" if spec.dtype == "float32" else f" ({spec.dtype})") for spec in trace.inputs
+                (f"{code_span(spec.name)} " if spec.name else "")
+                + shape_text(spec.shape)
+                + ("" if spec.dtype == "float32" else f" ({spec.dtype})")
+                for spec in trace.inputs
             )
             + f" (batch {trace.batch})",
             "output": table_cell(trace.output_text()),
             "minimum": table_cell(minimum),
             "built_with": ", ".join(code_span(f"{k}={v!r}").replace("|", "\\|") for k, v in kwargs.items()),
             "torchinfo_note": note,
+            "build_note": _build_note(trace),
         },
         "diagrams": diagrams,
         "table": table,
@@ -251,6 +269,15 @@ def render_page(
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 
+def _json_value(value: Any) -> Any:
+    """A builder argument as JSON: literals as they are, anything else (an object made from an import path) as its text."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
 def render_json(trace: Trace) -> str:
     """The trace as JSON: totals, shapes and one record per layer call."""
     first = trace.inputs[0]
@@ -258,9 +285,10 @@ def render_json(trace: Trace) -> str:
         "model": trace.model,
         "display_name": trace.display_name,
         "input_size": list(first.shape),
-        "inputs": [{"shape": list(s.shape), "dtype": s.dtype} for s in trace.inputs],
+        "inputs": [{"shape": list(s.shape), "dtype": s.dtype, **({"name": s.name} if s.name else {})} for s in trace.inputs],
         "batch": trace.batch,
-        "builder_kwargs": dict(trace.builder_kwargs),
+        "builder_kwargs": {k: _json_value(v) for k, v in trace.builder_kwargs},
+        "built_with_values": trace.built_with_values,
         "output_shape": list(trace.output_shape),
         "output_shapes": [list(s) for s in trace.output_shapes],
         "output_names": list(trace.output_names),

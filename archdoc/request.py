@@ -4,7 +4,7 @@ The same request comes from four places, and each reads it here:
 
 - the command line (``archdoc render resnet18 --input 1x116x116 --classes 2``),
   through `ModelRequest.from_options()`;
-- an embed marker's arguments, through `parse_marker()`;
+- an embed marker's arguments, through `archdoc.marker.parse_marker()`;
 - a ``models:`` entry of the MkDocs plugin, through `parse_site_entries()`;
 - a lock file record, through `ModelRequest.from_record()`.
 
@@ -16,24 +16,23 @@ from __future__ import annotations
 
 import ast
 import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError, InputSpecError
+from archdoc.calls import decode_value, looks_like_import_call, parse_import_call
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
 from archdoc.loading import Trust
-from archdoc.shapes import InputSpec, parse_input
+from archdoc.shapes import InputSpec, as_input_specs, parse_input
 
 __all__ = [
     "FORMATS",
-    "MARKER_OPTIONS",
     "ModelRequest",
     "OptionError",
     "RenderOptions",
     "SiteEntry",
-    "parse_marker",
     "parse_setting",
+    "setting_value",
     "parse_site_entries",
     "slugify",
 ]
@@ -48,19 +47,40 @@ class OptionError(ArchdocError, ValueError):
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
-    """``key=value`` with a Python identifier as key; the value is read as a Python literal, else kept as text.
+    """``key=value`` with a Python identifier as key.
+
+    The value is read as a Python literal; else as an import path, called or not
+    (``transformers:BertConfig(num_hidden_layers=6)``, see `archdoc.calls`); else kept as text.
 
     Raises:
-        OptionError: There is no ``=`` or the key is not an identifier.
+        OptionError: There is no ``=``, the key is not an identifier, or an import call's
+            arguments are not literals.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key.isidentifier():
         raise OptionError(f"expected key=value with a Python identifier as key, got {text!r}")
+    return key, setting_value(raw.strip(), key)
+
+
+def setting_value(raw: Any, key: str = "") -> Any:
+    """A builder argument's value as written: text becomes a literal, an import call, or stays text.
+
+    Raises:
+        OptionError: An import call cannot be read.
+    """
+    if not isinstance(raw, str):
+        return raw
     try:
-        return key, ast.literal_eval(raw.strip())
+        return ast.literal_eval(raw)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return key, raw.strip()
+        pass
+    if looks_like_import_call(raw):
+        try:
+            return parse_import_call(raw)
+        except ArchdocError as exc:
+            raise OptionError(f"{key}: {exc}" if key else str(exc)) from None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -108,6 +128,7 @@ class ModelRequest:
                 raise OptionError("give the number of classes once: --classes or --set num_classes=...")
             kwargs["num_classes"] = classes
         specs = tuple(spec if isinstance(spec, InputSpec) else parse_input(spec) for spec in inputs)
+        specs = as_input_specs(list(specs)) if specs else ()
         return cls(model, specs or None, kwargs, batch, device, trust or Trust("the command line"))
 
     @classmethod
@@ -117,7 +138,7 @@ class ModelRequest:
         return cls(
             model=record["model"],
             inputs=tuple(parse_input(text) for text in inputs) if inputs else None,
-            kwargs=dict(record.get("kwargs") or {}),
+            kwargs={key: decode_value(value) for key, value in (record.get("kwargs") or {}).items()},
             batch=int(record.get("batch", 1)),
             device=str(record.get("device", "meta")),
             trust=Trust("a lock file", tuple(trusted)),
@@ -167,87 +188,6 @@ class RenderOptions:
     def needs_input_range(self) -> bool:
         """Whether the format shows the input sizes the model runs on."""
         return self.fmt in _SHOWS_INPUT_RANGE
-
-
-# --------------------------------------------------------------------------- embed markers
-
-# The options a marker takes: those of `archdoc render` that describe what it prints.
-MARKER_OPTIONS = ("--input", "--batch", "--device", "--classes", "--set", "--format", "--depth", "--table-depth")
-
-
-def parse_marker(args: str, trusted: Sequence[str] = ()) -> tuple[ModelRequest, RenderOptions]:
-    """Read the ``archdoc render`` arguments written in an embed marker.
-
-    Only what a region can show is accepted: no ``-o`` (the region is the output)
-    and no ``--help`` (a marker must render, never print help instead).
-
-    Raises:
-        OptionError: The arguments cannot be read (``bad marker arguments: ...``).
-    """
-    try:
-        return _parse_marker(args, trusted)
-    except (OptionError, InputSpecError) as exc:
-        raise OptionError(f"bad marker arguments: {exc}") from None
-
-
-def _parse_marker(args: str, trusted: Sequence[str]) -> tuple[ModelRequest, RenderOptions]:
-    try:
-        words = shlex.split(args)
-    except ValueError as exc:
-        raise OptionError(f"cannot read marker arguments: {exc}") from None
-    values: dict[str, list[str]] = {}
-    positional: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word in ("-h", "--help", "--version") or word.startswith("--debug"):
-            raise OptionError(f"{word} has no place in a marker: a marker names what to render")
-        if word in ("-o", "--output") or word.startswith(("--output=", "-o")):
-            raise OptionError("-o/--output has no place in a marker: the region is the output")
-        if word.startswith("-") and not re.fullmatch(r"-\d.*", word):
-            name, sep, value = word.partition("=")
-            if name not in MARKER_OPTIONS:
-                raise OptionError(f"unknown option {name!r} in a marker; it takes {', '.join(MARKER_OPTIONS)}")
-            if not sep:
-                i += 1
-                if i == len(words):
-                    raise OptionError(f"{name} needs a value")
-                value = words[i]
-            values.setdefault(name, []).append(value)
-        else:
-            positional.append(word)
-        i += 1
-    if len(positional) != 1:
-        raise OptionError(f"a marker names one model, got {len(positional)}: {' '.join(positional) or 'none'}")
-    for name, given in values.items():
-        if name not in ("--input", "--set") and len(given) > 1:
-            raise OptionError(f"{name} is given {len(given)} times")
-
-    def one(name: str, default: str) -> str:
-        return values.get(name, [default])[0]
-
-    inputs = [parse_input(text) for text in values.get("--input", [])]
-    fmt = one("--format", "markdown")
-    if fmt not in FORMATS:
-        raise OptionError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    classes = values.get("--classes")
-    request = ModelRequest.from_options(
-        positional[0],
-        inputs,
-        classes=_whole(classes[0], "--classes", 1) if classes else None,
-        settings=[parse_setting(text) for text in values.get("--set", [])],
-        batch=_whole(one("--batch", "1"), "--batch", 1),
-        device=one("--device", "meta"),
-        trust=Trust("an embed marker", tuple(trusted)),
-    )
-    options = RenderOptions(fmt, _whole(one("--depth", "0"), "--depth", 0), _whole(one("--table-depth", "2"), "--table-depth", 0))
-    return request, options
-
-
-def _whole(text: str, name: str, minimum: int) -> int:
-    if not re.fullmatch(r"[+-]?\d+", text.strip()) or int(text) < minimum:
-        raise OptionError(f"{name} must be a whole number ≥ {minimum}, got {text!r}")
-    return int(text)
 
 
 # --------------------------------------------------------------------------- mkdocs.yml entries
@@ -317,11 +257,19 @@ def _site_entry(index: int, item: Any, trusted: Sequence[str]) -> SiteEntry:
                 f"{label}: write the input size as text, input: {'x'.join(map(str, raw))} "
                 "(a list is for several inputs, each like '3x224x224')"
             )
-        for text in raw if isinstance(raw, (list, tuple)) else [raw]:
+        if isinstance(raw, Mapping):  # inputs passed by name: {input_ids: 128:int64}
+            texts = [f"{key}={value}" for key, value in raw.items()]
+        else:
+            texts = [str(text) for text in (raw if isinstance(raw, (list, tuple)) else [raw])]
+        for text in texts:
             try:
-                inputs.append(parse_input(str(text)))
+                inputs.append(parse_input(text))
             except ArchdocError as exc:
-                raise ArchdocError(f"{label}: bad input {str(text)!r}: {exc}") from None
+                raise ArchdocError(f"{label}: bad input {text!r}: {exc}") from None
+        try:
+            as_input_specs(inputs)
+        except ArchdocError as exc:
+            raise ArchdocError(f"{label}: {exc}") from None
     settings = item.get("set") or {}
     if not isinstance(settings, Mapping) or not all(isinstance(k, str) and k.isidentifier() for k in settings):
         raise ArchdocError(f"{label}: 'set' must map builder argument names to values, e.g. {{aux_logits: true}}")
@@ -331,8 +279,13 @@ def _site_entry(index: int, item: Any, trusted: Sequence[str]) -> SiteEntry:
     if not isinstance(device, str):
         raise ArchdocError(f"{label}: 'device' must be text such as 'meta' or 'cpu'")
     try:
+        # YAML has typed its values already; only text of an import call's form is read further.
+        values = [
+            (key, setting_value(value, key) if isinstance(value, str) and looks_like_import_call(value) else value)
+            for key, value in settings.items()
+        ]
         request = ModelRequest.from_options(
-            name.strip(), inputs, item.get("classes"), settings.items(), _int(item.get("batch", 1), "batch", label, 1), device,
+            name.strip(), inputs, item.get("classes"), values, _int(item.get("batch", 1), "batch", label, 1), device,
             Trust("mkdocs.yml", tuple(trusted)),
         )
     except OptionError as exc:

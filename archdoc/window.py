@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["window_size", "window_formula", "transposed_size", "transposed_formula"]
+__all__ = ["signed", "window_size", "window_formula", "transposed_size", "transposed_formula"]
 
 
 def window_size(n: int, k: int, s: int, p: int = 0, d: int = 1, ceil: bool = False) -> int:
@@ -32,17 +32,29 @@ def window_size(n: int, k: int, s: int, p: int = 0, d: int = 1, ceil: bool = Fal
     return out
 
 
-def window_formula(n: int, k: int, s: int, p: int = 0, d: int = 1, ceil: bool = False) -> tuple[str, int]:
+def signed(value: int) -> str:
+    """`` + 3`` or `` − 3``: a term added to a sum."""
+    return f" + {value}" if value >= 0 else f" − {-value}"
+
+
+def window_formula(
+    n: int, k: int, s: int, p: int = 0, d: int = 1, ceil: bool = False, explicit: tuple[int, int] = (0, 0)
+) -> tuple[str, int]:
     """The arithmetic with the numbers filled in, and its result.
 
     ``window_formula(116, 7, 2, 3)`` → ``("⌊(116 + 2·3 − 7) / 2⌋ + 1 = 58", 58)``.
+    ``explicit`` is padding added before the layer (``F.pad``, or a "same" convolution's
+    own), before and after, possibly unequal: ``window_formula(300, 3, 2, explicit=(0, 1))``
+    → ``"⌊(300 + 0 + 1 − 3) / 2⌋ + 1 = 150"``.
     """
+    before, after = explicit
     reach = f"{d}·({k} − 1) − 1" if d != 1 else f"{k}"
-    pad = f" + 2·{p}" if p else ""
-    out = window_size(n, k, s, p, d, ceil)
+    pad = (f"{signed(before)}{signed(after)}" if before or after else "") + (f" + 2·{p}" if p else "")
+    size = n + before + after
+    out = window_size(size, k, s, p, d, ceil)
     if not ceil:
         return f"⌊({n}{pad} − {reach}) / {s}⌋ + 1 = {out}", out
-    dropped = out != -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+    dropped = out != -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
     note = " (last window starts in the padding, dropped)" if dropped else ""
     return f"⌈({n}{pad} − {reach}) / {s}⌉ + 1{' − 1' if dropped else ''} = {out}{note}", out
 

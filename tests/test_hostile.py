@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -30,7 +29,8 @@ from archdoc.cli import main
 from archdoc.embed import EmbedError, embed_text, find_regions
 from archdoc.errors import ArchdocError, InputFileError, OutputError, TimeLimitError, TraceError, UntrustedCodeError, UserCodeExit
 from archdoc.files import Planned, write_all, write_atomic
-from archdoc.request import OptionError, parse_marker
+from archdoc.marker import parse_marker
+from archdoc.request import OptionError
 
 TESTS = Path(__file__).resolve().parent
 OPEN = "<!-- archdoc: lenet5 --format json -->"

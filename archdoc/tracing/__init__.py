@@ -13,6 +13,7 @@ are pure functions of it. [`trace()`][archdoc.tracing.trace] reads in call order
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -26,10 +27,10 @@ from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
 from archdoc.tracing.guard import DEFAULT_TIMEOUT, guarded
 from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, size_predictor, spatial_input
-from archdoc.tracing.record import FlowNode, Layer, LayerKind, Shape, Trace
+from archdoc.tracing.record import FlowNode, Layer, LayerKind, Pad, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 
-__all__ = ["trace", "Trace", "Layer", "FlowNode", "LayerKind", "Shape"]
+__all__ = ["trace", "Trace", "Layer", "FlowNode", "LayerKind", "Pad", "Shape"]
 
 # Layers that give a network a minimum input size; a transformer on (sequence,
 # features) inputs has none, and its "channels" are not held fixed.
@@ -53,6 +54,29 @@ def _input_range(model: nn.Module, spec: Any, device: str, flow: Any, layers: An
     if any(v is None for v in low):
         return None, None
     return tuple(low), (tuple(high) if any(v is not None for v in high) else None)
+
+
+def _check_names(model: nn.Module, inputs: Any, name: str) -> None:
+    """Refuse keyword inputs ``forward`` cannot take, before running anything."""
+    named = [spec.name for spec in inputs if spec.name]
+    if not named:
+        return
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    by_position = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    by_position = by_position[: len(inputs) - len(named)]
+    for key in named:
+        param = params.get(key)
+        if key in by_position:
+            raise InputError(f"{name}: input {key} is given twice, by position and by name")
+        if (param is None and not takes_any) or (param is not None and param.kind in (param.POSITIONAL_ONLY, param.VAR_POSITIONAL)):
+            accepted = ", ".join(p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+            raise InputError(
+                f"{name}.forward has no parameter {key!r} to pass an input to by name (it takes: {accepted or 'none'})"
+            )
 
 
 def trace(
@@ -116,14 +140,15 @@ def _trace(
     resolved = resolve(model_or_name, inputs, builder_kwargs, device, trust)
     model, entry, name, inputs = resolved.module, resolved.entry, resolved.name, resolved.inputs
     model.eval()
+    _check_names(model, inputs, name)
 
     recorder = Recorder(model)
     recorder.attach()
     try:
-        given = make_inputs(inputs, batch, device)
-        recorder.flow.inputs(model, given)
+        args, kwargs = make_inputs(inputs, batch, device)
+        recorder.flow.inputs(model, args, kwargs)
         with torch.no_grad(), recorder:
-            output = model(*given)
+            output = model(*args, **kwargs)
     except Exception as exc:
         failing = recorder.stack[-1] if recorder.stack else None
         recorder.detach()
@@ -170,4 +195,6 @@ def _trace(
         maximum_input=largest,
         family_title=entry.family_title if entry else None,
         documented_min_size=entry.documented_min_size if entry else None,
+        built_with_values=resolved.built_with_values,
+        pads=tuple(recorder.pads),
     )

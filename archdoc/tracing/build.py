@@ -3,11 +3,20 @@
 On the meta device nothing is allocated and random initialisation is skipped
 (a meta tensor has no values to initialise). A module handed in by a user is
 never changed: it is deep-copied with every tensor replaced on the target device.
+
+Some builders compute with tensor values while they build (torchvision's RegNets
+round ``torch.arange`` widths and read them back with ``.tolist()``), which meta
+tensors cannot do. Such a builder runs again on the CPU, where its arithmetic has
+values, while every parameter and buffer moves to meta the moment it is registered
+and random initialisation is skipped: its weights are never filled, and never all
+held at once (see `building_with_values`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +24,19 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from archdoc.calls import ImportCall
 from archdoc.errors import ArchdocError, InputError
-from archdoc.loading import Trust, import_model, is_import_path
+from archdoc.loading import Trust, check_trusted, import_model, is_import_path, user_source
 from archdoc.registry import ModelEntry, get_entry
 from archdoc.shapes import InputSpec
 
-__all__ = ["Resolved", "resolve", "building_on", "copy_to", "check_device", "parameter_count"]
+__all__ = [
+    "Resolved", "resolve", "building_on", "building_with_values", "copy_to", "check_device", "parameter_count",
+    "reads_values",
+]
+
+# What PyTorch says when code asks a meta tensor for values it does not have.
+_NO_VALUES = re.compile(r"meta tensor|meta device|data.dependent|register_meta|'Meta' backend", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class Resolved:
         display_name: The page title.
         inputs: The input sizes (the zoo model's default when none were given).
         kwargs: The builder arguments, ``in_channels`` included when it came from the input.
+        built_with_values: Why the builder ran on the CPU (it read tensor values), or ``None``.
     """
 
     module: nn.Module
@@ -42,6 +59,41 @@ class Resolved:
     display_name: str
     inputs: tuple[InputSpec, ...]
     kwargs: dict[str, Any]
+    built_with_values: str | None = None
+
+
+def reads_values(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is PyTorch refusing to give a meta tensor's values."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _NO_VALUES.search(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _made(kwargs: dict[str, Any], trust: Trust | None) -> dict[str, Any]:
+    """The builder arguments with every import call made (imported under ``trust`` and called)."""
+    return {key: value.make(trust, key) if isinstance(value, ImportCall) else value for key, value in kwargs.items()}
+
+
+def _build(build: Callable[[], nn.Module], device: str) -> tuple[nn.Module, str | None]:
+    """Run ``build`` on ``device``; on meta, again with values if it reads them (and the reason)."""
+    try:
+        with building_on(device):
+            return build(), None
+    except Exception as exc:
+        if torch.device(device).type != "meta" or not reads_values(exc):
+            raise
+        first = exc
+    with building_with_values():
+        module = build()
+    _plain_tensors_to(module, torch.device("meta"))
+    cause = first.__cause__ or first
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return module, user_source(cause) or text
 
 
 def resolve(
@@ -61,6 +113,9 @@ def resolve(
         return Resolved(copy_to(model_or_name, device), None, name, name, inputs, {})
     if not isinstance(model_or_name, str):
         raise ArchdocError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
+    for value in builder_kwargs.values():  # every import path is vetted before any is imported
+        if isinstance(value, ImportCall):
+            check_trusted(value.path, trust)
     if is_import_path(model_or_name):
         return _resolve_import(model_or_name, inputs, builder_kwargs, device, trust)
     entry = get_entry(model_or_name)
@@ -73,14 +128,14 @@ def resolve(
     if len(inputs) != 1:
         raise InputError(f"{entry.name} takes one input, got {len(inputs)}")
     if len(first.shape) != len(entry.default_input):
-        dims = "×".join("CHWD"[i] if i < 4 else "?" for i in range(len(entry.default_input)))
+        dims = {2: "C×L", 3: "C×H×W", 4: "C×T×H×W"}.get(len(entry.default_input), f"{len(entry.default_input)} sizes")
         raise InputError(
             f"{entry.name} takes {len(entry.default_input)}-dimensional inputs ({dims}, batch excluded), "
             f"got {first}"
         )
-    with building_on(device):
-        module = entry.build(**kwargs)
-    return Resolved(module, entry, entry.name, entry.display_name, inputs, kwargs)
+    made = _made(kwargs, trust)
+    module, reason = _build(lambda: entry.build(**made), device)
+    return Resolved(module, entry, entry.name, entry.display_name, inputs, kwargs, reason)
 
 
 def _resolve_import(
@@ -94,20 +149,27 @@ def _resolve_import(
             f"{spec} needs an input size: give --input (e.g. --input 3x224x224, or input_size= in Python), "
             f"or give {imported.attribute} a default_input attribute"
         )
+    reason = None
+    made = _made(kwargs, trust)
     if imported.is_instance:
-        module = copy_to(imported.build(**kwargs), device)
+        module = copy_to(imported.build(**made), device)
     else:
-        with building_on(device):
-            module = imported.build(**kwargs)
-    return Resolved(module, None, spec, imported.attribute, inputs, dict(kwargs))
+        module, reason = _build(lambda: imported.build(**made), device)
+    return Resolved(module, None, spec, imported.attribute, inputs, dict(kwargs), reason)
 
 
 class _SkipRandomInit(TorchFunctionMode):
-    """Make random in-place initialisers no-ops on meta tensors.
+    """Make random in-place initialisers no-ops on meta tensors (on every tensor with ``everywhere``).
 
     A meta tensor has no values, so skipping them changes nothing; running them
     would import torch._dynamo through the reference implementations (over a second).
+    A builder run with values for its arithmetic skips them on CPU tensors too: the
+    weights they would fill go to meta anyway.
     """
+
+    def __init__(self, everywhere: bool = False) -> None:
+        super().__init__()
+        self.everywhere = everywhere
 
     _SKIP = frozenset(
         {
@@ -133,7 +195,7 @@ class _SkipRandomInit(TorchFunctionMode):
         if func in self._SKIP:
             # Tensor methods get the tensor first; nn.init passes it as `tensor=`.
             target = args[0] if args else kwargs.get("tensor")
-            if isinstance(target, torch.Tensor) and target.is_meta:
+            if isinstance(target, torch.Tensor) and (self.everywhere or target.is_meta):
                 return target
         return func(*args, **kwargs)
 
@@ -167,11 +229,64 @@ class building_on:
             ctx.__exit__(*exc)
 
 
+class building_with_values:
+    """Context: build on the CPU, so a builder's own arithmetic has values, with its weights on meta.
+
+    Every parameter and buffer is replaced by a meta tensor as it is registered, so
+    at most one freshly created (never filled) tensor is on the CPU at a time, and
+    random initialisation is skipped. Tensors a module keeps as plain attributes go
+    to meta when the build ends. The seeded random state of `building_on` applies.
+    """
+
+    def __enter__(self) -> None:
+        from torch.nn.modules import module as hooks
+
+        self._handles = [
+            hooks.register_module_parameter_registration_hook(_param_to_meta),
+            hooks.register_module_buffer_registration_hook(_buffer_to_meta),
+        ]
+        self._skip = _SkipRandomInit(everywhere=True)
+        self._skip.__enter__()
+        self._cpu = building_on("cpu")
+        self._cpu.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._cpu.__exit__(*exc)
+        self._skip.__exit__(*exc)
+        for handle in self._handles:
+            handle.remove()
+
+
+def _param_to_meta(module: nn.Module, name: str, param: Any) -> Any:
+    if not isinstance(param, nn.Parameter) or param.is_meta or isinstance(param, nn.parameter.UninitializedParameter):
+        return None
+    return nn.Parameter(torch.empty_like(param, device="meta"), requires_grad=param.requires_grad)
+
+
+def _buffer_to_meta(module: nn.Module, name: str, buffer: Any) -> Any:
+    if not isinstance(buffer, torch.Tensor) or buffer.is_meta or isinstance(buffer, nn.parameter.UninitializedBuffer):
+        return None
+    return torch.empty_like(buffer, device="meta")
+
+
+def _plain_tensors_to(module: nn.Module, device: torch.device) -> None:
+    """Tensors kept as plain attributes (not parameters or buffers) follow the weights to ``device``.
+
+    Zero-dimensional ones stay: PyTorch mixes a CPU scalar with tensors on any device,
+    and code may read its value (``if self.step > 0``).
+    """
+    for sub in module.modules():
+        for key, value in list(vars(sub).items()):
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.device != device:
+                object.__setattr__(sub, key, value.to(device))
+
+
 def copy_to(module: nn.Module, device: str) -> nn.Module:
     """Deep-copy ``module`` with every parameter and buffer replaced on ``device``.
 
     Tied tensors stay tied (the memo maps each tensor once) and the original is
     never touched: no device move, no value change, no hook, same training flag.
+    Tensors the modules keep as plain attributes go to ``device`` too.
     """
     memo: dict[int, Any] = {}
     dev = torch.device(device)
@@ -186,7 +301,9 @@ def copy_to(module: nn.Module, device: str) -> nn.Module:
             memo[id(tensor)] = nn.Parameter(data, requires_grad=tensor.requires_grad)
         else:
             memo[id(tensor)] = data
-    return copy.deepcopy(module, memo)
+    copied = copy.deepcopy(module, memo)
+    _plain_tensors_to(copied, dev)
+    return copied
 
 
 def check_device(device: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -115,8 +115,10 @@ class FlowRecorder:
 
     # ------------------------------------------------------------------ inputs and outputs
 
-    def inputs(self, model: nn.Module, given: Sequence[torch.Tensor]) -> None:
-        """Placeholders for the model's inputs, named after ``forward``'s parameters."""
+    def inputs(
+        self, model: nn.Module, given: Sequence[torch.Tensor], named: Mapping[str, torch.Tensor] | None = None
+    ) -> None:
+        """Placeholders for the model's inputs, named after ``forward``'s parameters (keyword inputs by their names)."""
         try:
             params = [p.name for p in inspect.signature(model.forward).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -124,6 +126,8 @@ class FlowRecorder:
             params = []
         for i, tensor in enumerate(given):
             name = params[i] if i < len(params) else f"input{i + 1}"
+            self._add(FlowNode(self._unique(name), "placeholder", name, (), "", tuple(tensor.shape)), [tensor])
+        for name, tensor in (named or {}).items():
             self._add(FlowNode(self._unique(name), "placeholder", name, (), "", tuple(tensor.shape)), [tensor])
 
     def outputs(self, output: Any) -> None:

@@ -17,9 +17,9 @@ from torch import nn
 
 from archdoc.errors import ArchdocError, InputError, TraceError
 from archdoc.format import shape_text
-from archdoc.loading import user_frame
+from archdoc.loading import user_source
 from archdoc.shapes import InputSpec
-from archdoc.tracing.input_range import SizeProbe, spatial_input
+from archdoc.tracing.input_range import SizeProbe, minimum_per_axis, spatial_input
 from archdoc.tracing.kinds import attrs_of, kind_of
 from archdoc.tracing.record import LayerKind, Shape
 from archdoc.tracing.recorder import Call
@@ -33,8 +33,16 @@ _VALUE_OPS = {
     "aten.is_nonzero": "bool() of a tensor, e.g. an `if` on tensor values",
     "aten.nonzero": "nonzero() or a boolean mask, whose output size depends on the values",
     "aten.masked_select": "a boolean mask, whose output size depends on the values",
+    "aten.index": "indexing with a boolean mask (x[mask]), whose output size depends on the values",
+    "aten._unique2": "unique(), whose output size depends on the values",
+    "aten.unique_dim": "unique(), whose output size depends on the values",
+    "aten.unique_consecutive": "unique_consecutive(), whose output size depends on the values",
+    "aten.bincount": "bincount(), whose output size depends on the values",
+    "aten.repeat_interleave": "repeat_interleave() with tensor repeats, whose output size depends on the values",
 }
-_META_MESSAGE = re.compile(r"meta tensor|data.dependent|register_meta", re.IGNORECASE)
+_DEVICE_MISMATCH = re.compile(r"expected device|same device|on device \w+ is not", re.IGNORECASE)
+_SHAPE_MISMATCH = re.compile(r"shape|size|dimension|cannot be multiplied", re.IGNORECASE)
+_META_MESSAGE = re.compile(r"meta tensor|meta device|data.dependent|register_meta|'Meta' backend", re.IGNORECASE)
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL)
 
 
@@ -73,7 +81,7 @@ def _value_error(exc: Exception, name: str, where: str, module: nn.Module | None
         return None
     what = f"{op}: {_VALUE_OPS[op]}" if op in _VALUE_OPS else (op or type(exc).__name__)
     label = where if module is None or where == type(module).__name__ else f"{where} ({type(module).__name__})"
-    frame = user_frame(exc)
+    frame = user_source(exc)
     at = f" at {frame}" if frame else ""
     return TraceError(
         f"{name} cannot run on the meta device: {label or name} reads tensor values ({what}){at}; "
@@ -147,16 +155,35 @@ def diagnose(
     arithmetic = failing_arithmetic(module, shape) if module is not None and shape is not None else None
     if arithmetic is not None and spatial_input(inputs):
         spec = inputs[0]
-        smallest = SizeProbe(model, spec, device).smallest_above((256, 1024, 4096))
-        minimum = f"; the minimum input is {'×'.join([str(smallest)] * (len(spec.shape) - 1))}" if smallest else ""
+        smallest = minimum_per_axis(model, spec, device)
+        minimum = ""
+        if smallest:
+            axes = " (T×H×W)" if len(smallest) == 3 else ""
+            minimum = f"; the minimum input is {'×'.join(map(str, smallest))}{axes}"
         return InputError(
             f"input {given} is too small for {name}: {where} ({type(module).__name__}) gets "
             f"{shape_text(shape[2:], '×')}: {arithmetic}{minimum}",
             layer=where,
-            minimum=smallest,
+            minimum=(smallest[0] if len(set(smallest)) == 1 else smallest) if smallest else None,
         )
     shapes = ", ".join(str(list(s)) for s in (failing.input_shapes if failing else ()))
     at = f" in {where} ({type(module).__name__}) on input {shapes}" if failing else ""
+    frame = user_source(exc)
+    line = f" at {frame}" if frame else ""
     return TraceError(
-        f"{name} failed{at}: {message}", layer=where or None, input_shapes=failing.input_shapes if failing else ()
+        f"{name} failed{at}: {message}{line}; {_advice(message, device)}",
+        layer=where or None,
+        input_shapes=failing.input_shapes if failing else (),
     )
+
+
+def _advice(message: str, device: str) -> str:
+    """What to do about a failure archdoc cannot explain better."""
+    if _DEVICE_MISMATCH.search(message):
+        return (
+            f"the model mixes tensors of two devices: create tensors in forward on the input's device "
+            f"(device=x.device) and keep fixed ones as buffers (register_buffer), so they follow the model to {device}"
+        )
+    if _SHAPE_MISMATCH.search(message):
+        return "the input sizes do not fit the model: check --input (and --set for the builder's sizes)"
+    return "check the input sizes (--input) and the builder's arguments (--set); --debug shows the whole traceback"

@@ -6,6 +6,10 @@
 - PyTorch's global settings a model may change while it runs (default dtype and
   device, grad mode, deterministic algorithms, threads) are put back, so one
   model cannot change how the next is traced.
+- The fused fast path of ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer``
+  is off while a model runs: on cpu it replaces the attention's matrix products with
+  one kernel that counts nothing, so the same model would give fewer mult-adds on cpu
+  than on meta, where that path never runs.
 """
 
 from __future__ import annotations
@@ -35,9 +39,13 @@ def _torch_state() -> Iterator[None]:
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     threads = torch.get_num_threads()
+    mha = torch.backends.mha
+    fastpath = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
     try:
         yield
     finally:
+        mha.set_fastpath_enabled(fastpath)
         torch.set_default_dtype(dtype)
         torch.set_default_device(device)
         torch.set_grad_enabled(grad)

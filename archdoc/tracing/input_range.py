@@ -15,6 +15,8 @@ logarithmic number of them).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,12 +29,12 @@ from archdoc.tracing.record import FlowNode, Layer, LayerKind
 from archdoc.tracing.recorder import make_inputs, tensors
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["SizeProbe", "with_spatial", "spatial_input", "size_predictor", "find_input_range"]
+__all__ = ["SizeProbe", "with_spatial", "spatial_input", "size_predictor", "find_input_range", "minimum_per_axis"]
 
 
 def with_spatial(spec: InputSpec, size: int) -> InputSpec:
     """``spec`` with every spatial dimension (all but the first) set to ``size``."""
-    return InputSpec((spec.shape[0],) + (size,) * (len(spec.shape) - 1), spec.dtype)
+    return replace(spec, shape=(spec.shape[0],) + (size,) * (len(spec.shape) - 1))
 
 
 def axis_groups(dims: int) -> list[tuple[int, ...]]:
@@ -83,7 +85,7 @@ class SizeProbe:
         return tuple(spatial)
 
     def _input(self, size: int) -> InputSpec:
-        return InputSpec((self.spec.shape[0], *self.sizes(size)), self.spec.dtype)
+        return replace(self.spec, shape=(self.spec.shape[0], *self.sizes(size)))
 
     def runs(self, size: int) -> bool:
         """Whether the model gives non-empty outputs at ``size`` (each size is tried once)."""
@@ -95,7 +97,8 @@ class SizeProbe:
         self.passes += 1
         try:
             with torch.no_grad(), FastMeta():
-                out = self.model(*make_inputs((self._input(size),), 1, self.device))
+                args, kwargs = make_inputs((self._input(size),), 1, self.device)
+                out = self.model(*args, **kwargs)
         except Exception:
             return False
         return all(t.numel() > 0 for t in tensors(out))
@@ -144,7 +147,8 @@ class SizeProbe:
         handle = layer.register_forward_pre_hook(stop)
         try:
             with torch.no_grad(), FastMeta():
-                self.model(*make_inputs((self._input(size),), 1, self.device))
+                args, kwargs = make_inputs((self._input(size),), 1, self.device)
+                self.model(*args, **kwargs)
         except _Reached as reached:
             return reached.shape[-1] if reached.shape else None
         except Exception:
@@ -321,6 +325,29 @@ def _product(values: Sequence[int]) -> int:
     for v in values:
         out *= v
     return out
+
+
+def minimum_per_axis(
+    model: nn.Module, spec: InputSpec, device: str, limits: tuple[int, ...] = (256, 1024, 4096)
+) -> tuple[int, ...] | None:
+    """The smallest size per spatial axis group (see `axis_groups`), the other axes held at a size that runs.
+
+    First a size that runs on every axis is found among ``limits``; then each group is
+    bisected below it. ``None`` when no limit runs. For one or two spatial axes this is
+    the smallest square's side, repeated.
+    """
+    dims = len(spec.shape) - 1
+    everywhere = SizeProbe(model, spec, device)
+    good = next((limit for limit in limits if everywhere.runs(limit)), None)
+    if good is None:
+        return None
+    wide = with_spatial(spec, good)
+    found: list[int] = [good] * dims
+    for axes in axis_groups(dims):
+        smallest = SizeProbe(model, wide, device, known={good: True}, axes=axes).minimum(good)
+        for axis in axes:
+            found[axis] = good if smallest is None else smallest
+    return tuple(found)
 
 
 def find_input_range(

@@ -14,7 +14,7 @@ from archdoc.format import shape_text
 from archdoc.registry import PaperCard
 from archdoc.shapes import InputSpec
 
-__all__ = ["Trace", "Layer", "FlowNode", "LayerKind", "Shape"]
+__all__ = ["Trace", "Layer", "FlowNode", "LayerKind", "Pad", "Shape"]
 
 Shape = tuple[int, ...]
 
@@ -134,6 +134,33 @@ class FlowNode:
 
 
 @dataclass(frozen=True)
+class Pad:
+    """One explicit padding op (``F.pad``, or the padding a "same" convolution adds itself).
+
+    Attributes:
+        call: Index in `Trace.layers` of the innermost module call that ran it.
+        after: How many module calls had started when it ran (places it among the layers).
+        op: The aten op, e.g. ``constant_pad_nd`` or ``reflection_pad2d``.
+        input_shape: Shape it padded, batch included.
+        output_shape: Shape it gave.
+        amounts: ``(before, after)`` per padded dimension, from the first padded dimension
+            on (negative values crop).
+    """
+
+    call: int | None
+    after: int
+    op: str
+    input_shape: Shape
+    output_shape: Shape
+    amounts: tuple[tuple[int, int], ...]
+
+    @property
+    def first_dim(self) -> int:
+        """The first dimension padded (batch is 0)."""
+        return len(self.input_shape) - len(self.amounts)
+
+
+@dataclass(frozen=True)
 class Trace:
     """Everything archdoc knows about one model at one input size.
 
@@ -166,6 +193,9 @@ class Trace:
             on an axis without one, and ``None`` altogether when no axis has one.
         documented_min_size: The minimum input side the reference implementation documents
             (torchvision's ``min_size``), for zoo models that record it.
+        built_with_values: Why the builder ran on the CPU before the trace on meta (it computes
+            with tensor values, e.g. ``.tolist()`` on a width schedule), or ``None``.
+        pads: Explicit padding run inside the forward pass (``F.pad``), in order.
     """
 
     model: str
@@ -192,6 +222,8 @@ class Trace:
     output_names: tuple[str, ...] = field(default=())
     family_title: str | None = field(default=None)
     documented_min_size: int | None = field(default=None)
+    built_with_values: str | None = field(default=None)
+    pads: tuple[Pad, ...] = field(default=())
 
     @property
     def input_shapes(self) -> tuple[Shape, ...]:

@@ -23,7 +23,7 @@ from torch.utils.flop_counter import flop_registry
 from archdoc.shapes import InputSpec
 from archdoc.tracing.dataflow import FlowRecorder
 from archdoc.tracing.metaops import meta_shortcut, shortcut_allowed
-from archdoc.tracing.record import Shape
+from archdoc.tracing.record import Pad, Shape
 
 __all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_name"]
 
@@ -72,6 +72,47 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+def _attention_flops(query: Any, key: Any, value: Any, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
+    """FLOPs of a fused attention kernel: the two matrix products the math path would run.
+
+    ``query @ keyᵀ`` and ``weights @ value`` per batch and head (query heads, so grouped
+    keys count as the math path's repeated ones); softmax, scaling and masks are not
+    multiply-accumulates, and a causal mask is counted in full, as on meta.
+    """
+    *lead, length, dim = query.shape
+    heads = 1
+    for size in lead:
+        heads *= size
+    return 2 * heads * length * key.shape[-2] * (dim + value.shape[-1])
+
+
+# PyTorch's counter has the GPU kernels; these run on other devices. Counting them
+# here gives the same figure on cpu as on meta, where attention runs as matmuls.
+_FLOPS: dict[Any, Any] = {
+    **flop_registry,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _attention_flops,
+    torch.ops.aten._scaled_dot_product_fused_attention_overrideable: _attention_flops,
+    torch.ops.aten._scaled_dot_product_attention_math_for_mps: _attention_flops,
+}
+
+# Explicit padding ops (F.pad's modes below autograd); their padding list runs from the last dimension back.
+_PADS = frozenset(
+    getattr(torch.ops.aten, name)
+    for name in (
+        "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+        "replication_pad1d", "replication_pad2d", "replication_pad3d",
+    )
+)
+
+
+def _pad(packet: Any, call: int | None, after: int, args: Any, out: Any) -> Pad | None:
+    tensor, amounts = args[0], list(args[1])
+    if not isinstance(out, torch.Tensor) or len(amounts) % 2:
+        return None
+    pairs = tuple((int(amounts[i]), int(amounts[i + 1])) for i in range(0, len(amounts), 2))[::-1]
+    return Pad(call, after, packet.__name__, tuple(tensor.shape), tuple(out.shape), pairs)
+
+
 # Ops worth decomposing to find matmuls or convolutions inside. Decomposing every
 # uncounted op (normalisation, pointwise) would import torch._refs for nothing.
 _MAY_HIDE_MATMUL = re.compile(r"mm|mv|dot|conv|attention|linear|matmul|einsum|bilinear|lstm|gru|rnn")
@@ -95,6 +136,7 @@ class Recorder(TorchDispatchMode):
         self.stack: list[Call] = []
         self.first_call: dict[int, int] = {}
         self.handles: list[Any] = []
+        self.pads: list[Pad] = []
         self.failed_op: str | None = None  # the first aten op that raised, e.g. "aten._local_scalar_dense"
         self._decompose: dict[Any, bool] = {}
 
@@ -109,7 +151,7 @@ class Recorder(TorchDispatchMode):
         packet = func._overloadpacket
         decompose = self._decompose.get(packet)
         if decompose is None:
-            decompose = packet not in flop_registry and bool(_MAY_HIDE_MATMUL.search(packet.__name__))
+            decompose = packet not in _FLOPS and bool(_MAY_HIDE_MATMUL.search(packet.__name__))
             self._decompose[packet] = decompose
         if decompose:
             # Like FlopCounterMode: look inside composite ops that may contain counted ones.
@@ -123,10 +165,14 @@ class Recorder(TorchDispatchMode):
             except Exception:
                 self.failed_op = self.failed_op or str(packet)
                 raise
-        if self.stack and packet in flop_registry:
-            flops = int(flop_registry[packet](*args, **kwargs, out_val=out))
+        if self.stack and packet in _FLOPS:
+            flops = int(_FLOPS[packet](*args, **kwargs, out_val=out))
             for call in self.stack:
                 call.flops += flops
+        if packet in _PADS:
+            pad = _pad(packet, self.stack[-1].index if self.stack else None, len(self.calls), args, out)
+            if pad is not None:
+                self.pads.append(pad)
         if not self.flow.unit_depth:
             scope = self.names.get(id(self.stack[-1].module), "") if self.stack else ""
             self.flow.op(packet.__name__, args, kwargs, out, scope)
@@ -168,15 +214,22 @@ class Recorder(TorchDispatchMode):
 
 
 
-def make_inputs(inputs: tuple[InputSpec, ...], batch: int, device: str) -> list[torch.Tensor]:
-    """Input tensors: zeros on meta (and for integer inputs), seeded normal values elsewhere."""
-    made = []
+def make_inputs(
+    inputs: tuple[InputSpec, ...], batch: int, device: str
+) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Input tensors, by position and by name: zeros on meta (and for integer inputs), seeded normal values elsewhere."""
+    args: list[torch.Tensor] = []
+    kwargs: dict[str, torch.Tensor] = {}
     for spec in inputs:
         dtype = getattr(torch, spec.dtype)
         shape = (batch, *spec.shape)
         if device == "meta" or not spec.is_float:
-            made.append(torch.zeros(shape, dtype=dtype, device=device))
+            tensor = torch.zeros(shape, dtype=dtype, device=device)
         else:
             gen = torch.Generator(device="cpu").manual_seed(0)
-            made.append(torch.randn(shape, dtype=dtype, generator=gen).to(device))
-    return made
+            tensor = torch.randn(shape, dtype=dtype, generator=gen).to(device)
+        if spec.name:
+            kwargs[spec.name] = tensor
+        else:
+            args.append(tensor)
+    return args, kwargs

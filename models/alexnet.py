@@ -149,7 +149,7 @@ def _conv_bn(in_channels: int, out_channels: int, pool: bool, **conv: int) -> nn
 
 
 class AlexNetBN(nn.Module):
-    """AlexNet with BatchNorm after every convolution (seed 001's variant)."""
+    """AlexNet with BatchNorm after every convolution, in one column (no two-GPU grouping)."""
 
     def __init__(self, in_channels: int = 3, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
@@ -183,7 +183,7 @@ def alexnet_2012(*, in_channels: int = 3, num_classes: int = 1000, dropout: floa
 
 BATCHNORM_VARIANT = replace(
     PAPER_2012,
-    implementation="The 2012 layer sizes with BatchNorm, as on the AlexNet page this project started from.",
+    implementation="archdoc's variant of the 2012 network: the paper's layer sizes, with BatchNorm after every convolution.",
     deviations=(
         "BatchNorm follows every convolution, replacing local response normalisation.",
         "No two-GPU grouping: conv2, conv4 and conv5 see all input maps.",
@@ -195,5 +195,5 @@ BATCHNORM_VARIANT = replace(
 
 @register_model(card=BATCHNORM_VARIANT, display_name="AlexNet-BN", default_input=(3, 224, 224))
 def alexnet_bn(*, in_channels: int = 3, num_classes: int = 1000, dropout: float = 0.5) -> AlexNetBN:
-    """AlexNet with BatchNorm, as in the AlexNet-BN page this project started from."""
+    """AlexNet with the 2012 layer sizes and BatchNorm after every convolution."""
     return AlexNetBN(in_channels, num_classes, dropout)

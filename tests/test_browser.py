@@ -18,7 +18,8 @@ import pytest
 
 from sites import ROOT, build, project, serve
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs them all: the site is built once per worker that needs it.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("site")]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -121,6 +122,8 @@ def main(ctx: click.Context, debug: bool) -> None:
       archdoc render alexnet --format json -o alexnet.json
     """
     ctx.meta["archdoc.debug"] = debug
+    # torch warns on import when numpy is missing; archdoc never uses numpy, so say nothing.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
 
 
 @main.command("list")

@@ -242,12 +242,14 @@ def _load_plugins() -> None:
             loaded = point.load()
             if callable(loaded) and not inspect.ismodule(loaded):
                 loaded()
-        except Exception as exc:  # a third party's import may raise anything
+        except (Exception, SystemExit) as exc:  # a third party's import may raise anything, even sys.exit()
             _PLUGIN_FAILURE = EntryPointError(point.name, point.value, _first_line(exc))
             raise _PLUGIN_FAILURE from exc
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
     text = str(exc).strip()
     if isinstance(exc, ArchdocError):
         return text

@@ -1,7 +1,7 @@
 """The summary table, in torchinfo's layout, drawn from a trace.
 
-It keeps torchinfo's columns, tree glyphs and totals block (the layout of the
-seed pages) and fixes what torchinfo 1.8 gets wrong: the mult-adds unit reads
+It keeps torchinfo's columns, tree glyphs and totals block (the layout readers
+know) and fixes what torchinfo 1.8 gets wrong: the mult-adds unit reads
 ``(M)``/``(G)``, shared parameters count once, and the user's model is never
 moved or run again — every figure comes from the [`Trace`][archdoc.tracing.Trace].
 """

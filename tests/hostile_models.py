@@ -120,3 +120,17 @@ class Small(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x)
+
+
+class ForeverMakingGarbage(nn.Module):
+    """Never returns, and keeps the garbage collector (and its callbacks) busy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        while True:
+            cycle: list = []
+            cycle.append(cycle)
+            x = x + 0

@@ -123,6 +123,27 @@ def test_a_model_that_never_returns_stops_at_the_time_limit():
     assert "did not finish within 1 s" in one_line_error(result)
 
 
+def test_the_time_limit_is_quiet_when_it_lands_in_a_garbage_collector_callback(monkeypatch):
+    import gc
+
+    def busy(phase: str, info: object) -> None:  # Python code run by every collection, as test tools add
+        sum(range(2000))
+
+    reports: list = []
+    monkeypatch.setattr(sys, "unraisablehook", reports.append)
+    gc.callbacks.append(busy)
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)
+    try:
+        for _ in range(3):
+            with pytest.raises(TimeLimitError):
+                archdoc.trace(hm.ForeverMakingGarbage(), (4,), timeout=0.3)
+    finally:
+        gc.callbacks.remove(busy)
+        gc.set_threshold(*threshold)
+    assert reports == []
+
+
 @pytest.mark.parametrize("model", [hm.ReturnsNone, hm.ReturnsText, hm.ReturnsGenerator])
 def test_a_model_without_tensor_output_is_an_error(model):
     with pytest.raises(TraceError, match="not a tensor"):

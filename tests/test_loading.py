@@ -235,3 +235,12 @@ def test_failing_entry_point_is_named(fresh_plugins):
     with pytest.raises(EntryPointError) as info:  # raised again, not forgotten
         archdoc.list_models()
     assert info.value.name == "broken"
+
+
+def test_an_entry_point_calling_sys_exit_is_named_not_obeyed(fresh_plugins):
+    folder, install = fresh_plugins
+    write_module(folder, "exiting_zoo_e1", "import sys\nsys.exit(3)\n")
+    install(("exiting", "exiting_zoo_e1"))
+    result = run("list")
+    assert_clean_error(result, 1)
+    assert "the archdoc.models entry point 'exiting' (exiting_zoo_e1) failed to load: it called sys.exit(3)" in result.output

@@ -19,7 +19,7 @@ from archdoc.diagram.structure import Structure, consistent_boxes
 
 __all__ = ["Figure", "emit", "escape_label", "CLASS_DEFS"]
 
-# The seed's strokes: yellow convolutions, cyan pooling, green linear layers.
+# Stroke colours by layer kind: yellow convolutions, cyan pooling, green linear layers.
 CLASS_DEFS = (
     "classDef convNode stroke:#E6C000,stroke-width:2px;",
     "classDef poolNode stroke:#00B8D4,stroke-width:2px;",

@@ -27,7 +27,7 @@ def weight_depth(trace: Trace) -> int:
     """
     weighted = {LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.LINEAR}
     depth: dict[str, int] = {}
-    for node in trace.dataflow:  # fx nodes are in topological order
+    for node in trace.dataflow:  # the recorded dataflow is in the order the nodes ran
         here = max((depth.get(name, 0) for name in node.inputs), default=0)
         depth[node.name] = here + (1 if node.op == "call_module" and node.kind in weighted else 0)
     return max(depth.values(), default=0)

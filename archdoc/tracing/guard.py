@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import gc
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,18 +67,43 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
 
-    def expire(signum: int, frame: object) -> None:
-        raise _Expired()
+    collecting = [False]
 
+    def expire(signum: int, frame: object) -> None:
+        # Not while the garbage collector runs callbacks: raised there, it would be
+        # swallowed and printed. The next firing, 50 ms on, stops the model.
+        if not collecting[0]:
+            raise _Expired()
+
+    def gc_start(phase: str, info: object) -> None:
+        if phase == "start":
+            collecting[0] = True
+
+    def gc_stop(phase: str, info: object) -> None:
+        if phase == "stop":
+            collecting[0] = False
+
+    def unraisable(report: object) -> None:
+        # A firing inside a __del__ or weakref callback is swallowed there; say nothing.
+        if not isinstance(getattr(report, "exc_value", None), _Expired):
+            hook(report)
+
+    hook = sys.unraisablehook
+    gc.callbacks.insert(0, gc_start)  # first to see "start", last to see "stop"
+    gc.callbacks.append(gc_stop)
+    sys.unraisablehook = unraisable
     previous = signal.signal(signal.SIGALRM, expire)
-    # Fire again every 50 ms after the limit: an exception raised while the garbage collector
-    # runs a callback is swallowed, and the model must still stop.
+    # Fire again every 50 ms after the limit: a firing that cannot stop the model where it
+    # lands (above) must not be the last.
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = hook
+        gc.callbacks.remove(gc_start)
+        gc.callbacks.remove(gc_stop)
 
 
 @contextmanager

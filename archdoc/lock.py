@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archdoc.calls import encode_value
-from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError
+from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError, UntrustedCodeError
 from archdoc.format import shape_text
 from archdoc.request import ModelRequest, parse_site_entries
 
@@ -278,7 +278,8 @@ def check_lock(
         or an empty list when the code matches the lock.
 
     Raises:
-        ArchdocError: The lock file is unreadable, or a name in ``only`` matches no entry.
+        ArchdocError: The lock file is unreadable, a name in ``only`` matches no entry, or an
+            entry names code the lock file may not run (see ``trusted``).
     """
     document = read_lock(path)
     selected = select(document, only, path)
@@ -288,6 +289,8 @@ def check_lock(
         try:
             entry = ModelRequest.from_record(record, trusted)
             current = lock_record(entry, entry.trace(input_range=False, timeout=timeout))
+        except UntrustedCodeError as exc:  # the check could not run: not a difference to fix by locking again
+            raise ArchdocError(f"{label}: {exc}") from exc
         except ArchdocError as exc:
             lines.append(f"{label}: no longer traces: {exc}")
             continue

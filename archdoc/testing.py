@@ -76,8 +76,13 @@ def assert_architecture(
     return result
 
 
-def assert_matches_lock(path: str | Path = "archdoc.lock.json", models: Iterable[str] | str = ()) -> None:
+def assert_matches_lock(
+    path: str | Path = "archdoc.lock.json", models: Iterable[str] | str = (), trusted: Sequence[str] = ()
+) -> None:
     """Assert that every model of a lock file (or the named ones: one name or several) still matches it.
+
+    ``trusted`` names packages the lock's import paths may name besides the project's own
+    code (as ``archdoc check --trust``).
 
     Raises:
         AssertionError: Lines such as ``resnet18: params 11,689,512 → 11,689,000 (layer4.1.conv2: ...)``.
@@ -85,7 +90,7 @@ def assert_matches_lock(path: str | Path = "archdoc.lock.json", models: Iterable
     """
     from archdoc.lock import check_lock
 
-    differences = check_lock(path, models)
+    differences = check_lock(path, models, trusted)
     if differences:
         raise AssertionError(f"the architecture differs from {path}:\n" + "\n".join(differences))
 

@@ -22,6 +22,8 @@ _EXPORTS = {
     "render_arithmetic": "archdoc.arithmetic",
     "render_page": "archdoc.page",
     "render_json": "archdoc.page",
+    "ImportCall": "archdoc.calls",
+    "import_call": "archdoc.calls",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -27,7 +27,7 @@ from typing import Any
 
 from archdoc.errors import ArchdocError
 
-__all__ = ["ImportCall", "parse_import_call", "looks_like_import_call", "encode_value", "decode_value"]
+__all__ = ["ImportCall", "import_call", "parse_import_call", "looks_like_import_call", "encode_value", "decode_value"]
 
 _PATH = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _CALL = re.compile(rf"\s*({_PATH}):({_PATH})\s*(\((.*)\))?\s*", re.DOTALL)
@@ -79,6 +79,18 @@ class ImportCall:
             raise
         except Exception as exc:  # the named code may raise anything
             raise ArchdocError(f"{what or 'argument'}={self!r} failed: {describe_error(exc)}") from exc
+
+
+def import_call(text: str) -> ImportCall:
+    """A builder argument from Python, written as on the command line.
+
+    ``archdoc.trace("transformers:BertModel", {"input_ids": "128:int64"},
+    config=archdoc.import_call("transformers:BertConfig(num_hidden_layers=6)"))``
+
+    Raises:
+        ArchdocError: The text is not an import path with literal arguments.
+    """
+    return parse_import_call(text)
 
 
 def looks_like_import_call(text: str) -> bool:

@@ -9,7 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from archdoc.arithmetic import arithmetic_rows, render_arithmetic, render_arithmetic_html
+from archdoc.arithmetic import (
+    arithmetic_rows,
+    render_arithmetic,
+    render_arithmetic_html,
+)
+from archdoc.calls import ImportCall
 from archdoc.format import scale, scaled, shape_text
 from archdoc.jinja import environment
 from archdoc.markdown import code_span, paragraph, table_cell
@@ -98,7 +103,9 @@ def _python(trace: Trace) -> str:
 
 
 def _py(value: Any) -> str:
-    """A Python literal, with double-quoted strings as most code is written."""
+    """A Python literal, with double-quoted strings as most code is written; an import call as archdoc.import_call()."""
+    if isinstance(value, ImportCall):
+        return f"archdoc.import_call({json.dumps(repr(value))})"
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 

@@ -258,6 +258,7 @@ def test_a_config_object_from_the_command_line():
     assert data["builder_kwargs"] == {"config": "hub_models:TinyConfig(layers=3, width=8)"}
     page = run("render", "hub_models:ConfiguredModel", "--input", "7:int64", "--set", "config=hub_models:TinyConfig(layers=3, width=8)")
     assert "--set 'config=hub_models:TinyConfig(layers=3, width=8)'" in page.output
+    assert 'config=archdoc.import_call("hub_models:TinyConfig(layers=3, width=8)"))' in page.output
     missing = run("render", "hub_models:ConfiguredModel", "--input", "7:int64")
     assert_clean_error(missing, 1)
     assert "--set 'config=package.module:Name(key=value, ...)'" in missing.output

@@ -167,7 +167,7 @@ def diagnose(
             minimum=(smallest[0] if len(set(smallest)) == 1 else smallest) if smallest else None,
         )
     shapes = ", ".join(str(list(s)) for s in (failing.input_shapes if failing else ()))
-    at = f" in {where} ({type(module).__name__}) on input {shapes}" if failing else ""
+    at = f" in {where} ({type(module).__name__})" + (f" on input {shapes}" if shapes else "") if failing else ""
     frame = user_source(exc)
     line = f" at {frame}" if frame else ""
     return TraceError(
@@ -186,4 +186,7 @@ def _advice(message: str, device: str) -> str:
         )
     if _SHAPE_MISMATCH.search(message):
         return "the input sizes do not fit the model: check --input (and --set for the builder's sizes)"
-    return "check the input sizes (--input) and the builder's arguments (--set); --debug shows the whole traceback"
+    return (
+        "check the inputs (--input; name=SIZES passes one by keyword) and the builder's arguments (--set); "
+        "--debug shows the whole traceback"
+    )

@@ -308,6 +308,11 @@ def row_anchor(name: str) -> str:
     return "layer-" + ("".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "model")
 
 
+def _breakable(name: str) -> str:
+    """A dotted layer name that may wrap after each dot on a narrow page (``<wbr>`` is not copied)."""
+    return ".<wbr>".join(html_text(part) for part in one_line(name).split("."))
+
+
 def render_arithmetic_html(trace: Trace, rows: list[ArithmeticRow] | None = None) -> str:
     """The shape arithmetic as an HTML table for the site; each row has an ``id`` (see [`row_anchor()`][archdoc.arithmetic.row_anchor])."""
     rows = arithmetic_rows(trace) if rows is None else rows
@@ -320,7 +325,7 @@ def render_arithmetic_html(trace: Trace, rows: list[ArithmeticRow] | None = None
             anchor += f"-{sum(1 for a in seen if a == anchor or a.startswith(anchor + '-')) + 1}"
         seen.add(anchor)
         lines.append(
-            f'<tr id="{attribute(anchor)}"><td><code>{html_text(one_line(row.layer))}</code></td>'
+            f'<tr id="{attribute(anchor)}"><td><code>{_breakable(row.layer)}</code></td>'
             f"<td>{html_text(row.operation)}</td><td>{html_text(row.formula)}</td><td>{html_text(shape_text(row.output))}</td></tr>"
         )
     body = "\n".join(lines)

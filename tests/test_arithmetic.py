@@ -8,7 +8,7 @@ import pytest
 from torch import nn
 
 import archdoc
-from archdoc.arithmetic import arithmetic_rows, check_arithmetic, render_arithmetic
+from archdoc.arithmetic import arithmetic_rows, check_arithmetic, render_arithmetic, render_arithmetic_html
 from archdoc.errors import ArithmeticMismatchError
 from conftest import cached_trace
 
@@ -107,3 +107,9 @@ def test_markdown_table_escapes_pipes():
     text = render_arithmetic(cached_trace("resnet18", "1x116x116", num_classes=2))
     assert text.startswith("| Layer | Operation | Arithmetic | Output (C × H × W) |\n|---|---|---|---|\n")
     assert "| `conv1` | Conv2d 7×7/2, pad 3 | ⌊(116 + 2·3 − 7) / 2⌋ + 1 = 58 | 64 × 58 × 58 |" in text
+
+
+def test_site_table_lets_a_long_layer_name_wrap_after_its_dots():
+    html = render_arithmetic_html(cached_trace("resnet18", "1x116x116", num_classes=2))
+    assert '<tr id="layer-layer3-0-downsample-0"><td><code>layer3.<wbr>0.<wbr>downsample.<wbr>0</code></td>' in html
+    assert '<td><code>conv1</code></td><td>Conv2d 7×7/2, pad 3</td>' in html

@@ -109,6 +109,17 @@ class ChangesDtype(nn.Module):
         return self.fc(x)
 
 
+class ChangesTorchSettings(ChangesDtype):
+    """Leaves every process-wide torch setting it can changed: dtype, default device, grad, determinism, threads."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch.set_default_device("meta")
+        torch.set_grad_enabled(True)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_num_threads(1)
+        return super().forward(x)
+
+
 class Small(nn.Module):
     """A plain model the lock and embed tests change between runs (its width comes from WIDTH)."""
 

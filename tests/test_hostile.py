@@ -154,6 +154,13 @@ def test_torch_settings_changed_by_a_model_do_not_leak():
     assert torch.get_default_dtype() == torch.float32
     archdoc.trace(hm.ChangesDtype(), (4,))
     assert torch.get_default_dtype() == torch.float32
+    before = (torch.get_default_device(), torch.is_grad_enabled(), torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled(), torch.get_num_threads())
+    assert before[2:4] == (False, False)
+    archdoc.trace(hm.ChangesTorchSettings(), (4,))
+    after = (torch.get_default_device(), torch.is_grad_enabled(), torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(), torch.get_num_threads())
+    assert after == before and torch.get_default_dtype() == torch.float32
     assert archdoc.trace(hm.Small(), (4,)).layers[1].output_dtypes == ("float32",)
 
 

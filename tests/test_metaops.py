@@ -162,3 +162,20 @@ def test_pool_shortcut_agrees_with_the_kernel_or_steps_aside(size, kernel, strid
         expected = expected if isinstance(expected, tuple) else (expected,)
         got = got if isinstance(got, tuple) else (got,)
         assert [(t.shape, t.dtype) for t in got] == [(t.shape, t.dtype) for t in expected]
+
+
+@pytest.mark.slow
+def test_a_render_imports_neither_sympy_nor_dynamo():
+    """torch._dynamo and sympy cost seconds to import; a page of ResNet-18 needs neither (a fresh process tells)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from archdoc.render import render\n"
+        "page = render('resnet18', '1x116x116', num_classes=2)\n"
+        "assert '| `conv1` |' in page\n"
+        "print(sorted(m for m in ('sympy', 'torch._dynamo', 'torch._inductor') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

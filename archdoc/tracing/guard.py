@@ -49,9 +49,14 @@ def _torch_state() -> Iterator[None]:
     finally:
         mha.set_fastpath_enabled(fastpath)
         torch.set_default_dtype(dtype)
-        torch.set_default_device(device)
+        if torch.get_default_device() != device:
+            torch.set_default_device(device)
         torch.set_grad_enabled(grad)
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        # Only when the model changed it: the call imports torch._inductor and torch._dynamo (seconds).
+        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) != (
+            deterministic, warn_only
+        ):
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
 

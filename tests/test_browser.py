@@ -92,26 +92,45 @@ def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280
     return context, page, watch
 
 
-def test_every_page_loads_cleanly_and_draws_its_diagrams(site, served, browser):
+WIDE = """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc-summary, .archdoc-arithmetic')]
+     .map(e => ({cls: e.className, client: e.clientWidth, table: e.querySelector('table') ? e.querySelector('table').scrollWidth : 0}))
+     .filter(f => f.table > f.client + 1)"""
+# Every page of one kind, and the diagram-heavy ones, are also visited in the dark scheme.
+DARK = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
+
+
+@pytest.fixture(scope="session")
+def visits(site, served, browser) -> dict[tuple[str, str], dict]:
+    """Each page visited once at 1280 px in the light scheme (and some in the dark one), with what was seen.
+
+    One visit serves several tests, since loading a page and drawing its diagrams is what costs.
+    """
+    seen = {}
+    for path in pages_of(site):
+        for scheme in ["light", "dark"] if path in DARK else ["light"]:
+            context, page, watch = load(browser, served, path, scheme)
+            diagrams = page.evaluate(DRAWN)
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+            seen[path, scheme] = {"diagrams": diagrams, "problems": list(watch.problems), "wide": page.evaluate(WIDE)}
+            context.close()
+    return seen
+
+
+def test_every_page_loads_cleanly_and_draws_its_diagrams(site, visits):
     pages = pages_of(site)
     assert len(pages) >= 29
+    assert {path for path, _ in visits} == set(pages)
     problems, drawn = [], 0
-    dark = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
-    for path in pages:
-        # Every page in the light scheme; one of each kind, and the diagram-heavy ones, in the dark one too.
-        schemes = ["light", "dark"] if path in dark else ["light"]
-        for scheme in schemes:
-            context, page, watch = load(browser, served, path, scheme)
-            for i, box in enumerate(page.evaluate(DRAWN)):
-                drawn += 1
-                if not box["drawn"] or box["error"]:
-                    problems.append(f"{path} ({scheme}): diagram {i}: {box['error']}")
-            problems += [f"{path} ({scheme}): {p}" for p in watch.problems]
-            context.close()
+    for (path, scheme), seen in visits.items():
+        for i, box in enumerate(seen["diagrams"]):
+            drawn += 1
+            if not box["drawn"] or box["error"]:
+                problems.append(f"{path} ({scheme}): diagram {i}: {box['error']}")
+        problems += [f"{path} ({scheme}): {p}" for p in seen["problems"]]
     assert not problems, "\n".join(problems)
     blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages)
     model_pages = [p for p in pages if p.startswith("models/") and p != "models/"]
-    dark_blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages if p in dark)
+    dark_blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages if p in DARK)
     assert drawn == blocks + dark_blocks and blocks >= len(model_pages)  # at least the whole network on each
 
 
@@ -125,24 +144,21 @@ def test_mermaid_loads_only_on_pages_with_diagrams(served, browser):
     context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_tables_fit_without_sideways_scrolling(site, served, browser, width):
-    """At 1280 px every column of the summary and arithmetic tables shows; the overview fits its box too."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    wide = []
-    paths = ["models/"] + ([p for p in pages_of(site) if p.startswith("models/") and p != "models/"] if width == 1280 else [])
-    for path in paths:
-        page.goto(served + path, wait_until="load")
-        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-        for frame in page.evaluate(
-            """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc-summary, .archdoc-arithmetic')]
-                 .map(e => ({cls: e.className, scroll: e.scrollWidth, client: e.clientWidth, table: e.querySelector('table') ? e.querySelector('table').scrollWidth : 0}))"""
-        ):
-            if frame["table"] > frame["client"] + 1 and width == 1280:
-                wide.append(f"{path}: {frame}")
-    context.close()
+def test_tables_fit_without_sideways_scrolling_at_1280(site, visits):
+    """At 1280 px every column of every page's summary and arithmetic tables shows (details opened)."""
+    model_pages = [p for p in pages_of(site) if p.startswith("models/")]
+    assert model_pages and all((p, "light") in visits for p in model_pages)
+    wide = [f"{path}: {frame}" for (path, scheme), seen in visits.items() if scheme == "light" for frame in seen["wide"]]
     assert not wide, "\n".join(wide)
+
+
+@pytest.mark.parametrize("path", ["models/", "models/resnet18-1x116x116-2-classes/", "guide/cli/"])
+def test_pages_fit_a_phone(served, browser, path):
+    """At 390 px wide tables, charts and code scroll inside their own boxes; the page itself never scrolls sideways."""
+    context, page, _ = load(browser, served, path, width=390)
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
 
 
 def test_full_size_view_zooms_pans_and_downloads(served, browser):

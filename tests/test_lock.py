@@ -70,11 +70,28 @@ def test_the_zoo_matches_the_lock():
 
 @pytest.mark.slow
 def test_lock_command_writes_the_committed_lock(tmp_path, monkeypatch):
+    """`archdoc lock` with no model locks the configured ones: the same records, byte for byte, as the committed file's.
+
+    A small configuration (two of this site's entries) keeps it quick; the whole zoo's
+    currency is the test above, and `archdoc check` in CI.
+    """
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: t\nplugins:\n  - archdoc:\n      models:\n        - lenet5\n"
+        '        - {name: resnet18, input: 1x116x116, classes: 2, title: "ResNet-18 (seed)"}\n',
+        encoding="utf-8",
+    )
     monkeypatch.chdir(ROOT)
     out = tmp_path / "fresh.lock.json"
-    result = CliRunner().invoke(main, ["lock", "-o", str(out)])
+    result = CliRunner().invoke(main, ["lock", "--config", str(config), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.read_bytes() == LOCK.read_bytes()  # deterministic, and current
+    fresh = json.loads(out.read_text(encoding="utf-8"))["models"]
+    committed = json.loads(LOCK.read_text(encoding="utf-8"))["models"]
+    assert list(fresh) == ["lenet5", "resnet18 1x116x116 num_classes=2"]
+    assert all(fresh[label] == committed[label] for label in fresh)
+    again = tmp_path / "again.lock.json"
+    assert CliRunner().invoke(main, ["lock", "--config", str(config), "-o", str(again)]).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()  # deterministic
     assert_matches_lock(out, ["lenet5", "resnet18"])
 
 

@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Traces made in this test run, shared by the xdist workers through one directory
+# (each worker would otherwise trace the whole zoo again). Made fresh for every run.
+_TRACES: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _TRACES
+    shared = getattr(config, "workerinput", {}).get("archdoc_traces")
+    if shared:
+        _TRACES = Path(shared)
+    else:
+        _TRACES = Path(tempfile.mkdtemp(prefix="archdoc-test-traces-"))
+        config.add_cleanup(lambda: shutil.rmtree(_TRACES, ignore_errors=True))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # noqa: ANN001  (an xdist hook: runs in the controller)
+    node.workerinput["archdoc_traces"] = str(_TRACES)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -43,7 +67,16 @@ def cached_trace(name: str, input_size: str | None = None, **kwargs):
 def _cached_trace(name: str, input_size: str | None, kwargs: tuple):
     import archdoc
 
-    return archdoc.trace(name, input_size, **dict(kwargs))
+    key = hashlib.sha256(repr((name, input_size, kwargs)).encode()).hexdigest()[:20]
+    path = _TRACES / f"{key}.pickle" if _TRACES else None
+    if path is not None and path.exists():
+        return pickle.loads(path.read_bytes())
+    trace = archdoc.trace(name, input_size, **dict(kwargs))
+    if path is not None:
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps(trace))
+        partial.replace(path)  # atomic: another worker reads a whole trace or none
+    return trace
 
 
 class MermaidParser:

@@ -33,19 +33,35 @@ def torchinfo_mult_adds(trace: Trace) -> int:
     BatchNorm's scale and shift as mult-adds, which archdoc's dispatcher count
     does not. Shown on pages only to explain the difference.
     """
-    total = 0
-    for layer in trace.layers:
-        if not layer.is_leaf or layer.params == 0 or not layer.output_shape:
-            continue
-        out = layer.output_shape
-        if layer.kind in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE):
-            positions = out[0]
-            for d in out[2:]:
-                positions *= d
-            total += layer.params * positions
-        else:
-            total += out[0] * layer.params
-    return total
+    return sum(_torchinfo_layer(layer) for layer in trace.layers if layer.is_leaf and layer.params and layer.output_shape)
+
+
+def _torchinfo_layer(layer) -> int:  # noqa: ANN001
+    out = layer.output_shape
+    if layer.kind in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE):
+        positions = out[0]
+        for d in out[2:]:
+            positions *= d
+        return layer.params * positions
+    return out[0] * layer.params
+
+
+def torchinfo_differences(trace: Trace) -> list[str]:
+    """Why torchinfo's total differs from the trace's, as phrases for the page's note.
+
+    Per layer with parameters, torchinfo's figure is above the dispatcher's when it
+    counts biases and normalisation scales, below it when a linear layer runs at many
+    positions (tokens) per sample; and it never sees products made outside such layers.
+    """
+    counted = [layer for layer in trace.layers if layer.is_leaf and layer.params and layer.output_shape]
+    reasons = []
+    if any(_torchinfo_layer(layer) > layer.mult_adds for layer in counted):
+        reasons.append("also counts bias and normalisation parameters as mult-adds")
+    if any(layer.kind == LayerKind.LINEAR and _torchinfo_layer(layer) < layer.mult_adds for layer in counted):
+        reasons.append("counts each linear layer once per sample rather than once per token")
+    if trace.mult_adds > sum(layer.mult_adds for layer in counted):
+        reasons.append("misses products computed outside layers with parameters (such as attention's)")
+    return reasons
 
 
 def _fence(text: str) -> str:
@@ -200,10 +216,11 @@ def page_context(
         unit, ours = scale(trace.mult_adds, smallest="M")  # in torchinfo's units, as it prints them
         theirs = torchinfo * ours / trace.mult_adds
         if f"{theirs:.2f}" != f"{ours:.2f}":
+            reasons = torchinfo_differences(trace)
+            because = " and ".join(reasons) if len(reasons) < 3 else ", ".join(reasons[:-1]) + ", and " + reasons[-1]
             note = (
                 f"Mult-adds are counted by PyTorch's dispatcher (convolutions and matrix products). "
-                f"torchinfo 1.8 reports {theirs:,.2f} {unit} for this model because it also "
-                f"counts bias and normalisation parameters as mult-adds."
+                f"torchinfo 1.8 reports {theirs:,.2f} {unit} for this model" + (f" because it {because}." if because else ".")
             )
     return {
         "title": paragraph(title or trace.display_name),

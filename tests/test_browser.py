@@ -158,6 +158,9 @@ def test_pages_fit_a_phone(served, browser, path):
     context, page, _ = load(browser, served, path, width=390)
     page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Code keeps its lines and indentation (it scrolls in its box rather than wrapping).
+    spaces = page.evaluate("() => [...document.querySelectorAll('pre > code')].map(c => getComputedStyle(c).whiteSpace)")
+    assert set(spaces) <= {"pre"}, spaces
     context.close()
 
 

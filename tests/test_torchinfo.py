@@ -96,3 +96,40 @@ def test_torchinfo_moves_the_model_archdoc_does_not():
         warnings.simplefilter("ignore")
         torchinfo.summary(model, (1, 3), device="meta", verbose=0)
     assert model[0].weight.device.type == "meta"  # torchinfo moved the caller's model
+
+
+class TokenMixer(nn.Module):
+    """Tokens of some width: a bias-free Linear per token, then attention scores q·kᵀ outside any layer."""
+
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        self.proj = nn.Linear(width, width, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.proj(x)
+        return q @ x.transpose(1, 2)
+
+
+def test_the_page_says_why_torchinfo_differs_in_each_direction():
+    from archdoc.page import torchinfo_differences
+
+    trace = archdoc.trace(TokenMixer(), (8, 4))
+    # By hand: the Linear is 8 tokens · 4 · 4 = 128 mult-adds, the scores 8 · 8 · 4 = 256; torchinfo: 16 params × 1 sample.
+    assert trace.mult_adds == 128 + 256
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = torchinfo.summary(TokenMixer(), (1, 8, 4), device="meta", verbose=0)
+    assert torchinfo_mult_adds(trace) == stats.total_mult_adds == 16
+    assert torchinfo_differences(trace) == [
+        "counts each linear layer once per sample rather than once per token",
+        "misses products computed outside layers with parameters (such as attention's)",
+    ]
+    # By hand at 128 tokens of 64: 128·64·64 + 128·128·64 = 1,572,864 (1.57 M); torchinfo 64·64 = 4,096 (0.00 M).
+    page = archdoc.render_page(archdoc.trace(TokenMixer(64), (128, 64)))
+    assert "| Mult-adds | 1.57 M (1,572,864) at batch 1 |" in page
+    assert ("torchinfo 1.8 reports 0.00 M for this model because it counts each linear layer once per sample "
+            "rather than once per token and misses products computed outside layers with parameters (such as attention's).") in page
+    # ResNet-18 (seed): only BatchNorm's scales and shifts, which torchinfo adds.
+    assert torchinfo_differences(cached_trace("resnet18", "1x116x116", num_classes=2)) == [
+        "also counts bias and normalisation parameters as mult-adds"
+    ]

@@ -54,6 +54,8 @@ CARD = PaperCard(
         "The auxiliary classifiers are optional (`aux_logits`, off by default) and pool adaptively "
         "to 4×4; they only run in training mode.",
         "Max-pools round up (`ceil_mode=True`) and the final pool is adaptive.",
+        "The max-pool before inception (5a) is 2×2/2, where the paper's table has 3×3/2; the "
+        "output is 7×7 either way.",
     ),
 )
 

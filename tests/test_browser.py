@@ -26,6 +26,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 DRAWN = """() => [...document.querySelectorAll('.archdoc-diagram')].map(box => ({
   drawn: box.classList.contains('archdoc-drawn') && !!box.querySelector('svg'),
   error: box.querySelector('.archdoc-error') ? box.querySelector('.archdoc-error').textContent : null,
+  links: box.querySelectorAll('g.archdoc-link').length,
+  dead: [...box.querySelectorAll('g.archdoc-link')].map(g => g.getAttribute('data-href') || '(none)')
+    .filter(h => !document.getElementById(h.replace(/^#/, ''))),
 }))"""
 
 
@@ -120,14 +123,18 @@ def test_every_page_loads_cleanly_and_draws_its_diagrams(site, visits):
     pages = pages_of(site)
     assert len(pages) >= 29
     assert {path for path, _ in visits} == set(pages)
-    problems, drawn = [], 0
+    problems, drawn, links = [], 0, 0
     for (path, scheme), seen in visits.items():
         for i, box in enumerate(seen["diagrams"]):
             drawn += 1
             if not box["drawn"] or box["error"]:
                 problems.append(f"{path} ({scheme}): diagram {i}: {box['error']}")
+            if box["dead"]:  # a node that looks like a link must lead somewhere
+                problems.append(f"{path} ({scheme}): diagram {i}: links to missing {box['dead'][:5]}")
+            links += box["links"]
         problems += [f"{path} ({scheme}): {p}" for p in seen["problems"]]
     assert not problems, "\n".join(problems)
+    assert links > 1000  # nodes still link to their rows and blocks
     blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages)
     model_pages = [p for p in pages if p.startswith("models/") and p != "models/"]
     dark_blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages if p in DARK)

@@ -64,8 +64,10 @@
         title.textContent = info.path;
         g.insertBefore(title, g.firstChild);
       }
-      if (info.href) {
+      /* Only where the page holds the target: a layer below the table's depth has no row. */
+      if (info.href && document.getElementById(info.href.replace(/^#/, ""))) {
         g.classList.add("archdoc-link");
+        g.setAttribute("data-href", info.href);
         g.setAttribute("tabindex", "0");
         g.setAttribute("role", "link");
         var follow = function () {

@@ -9,6 +9,8 @@ video network. Expected figures in the tests are worked out by hand.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -104,6 +106,36 @@ class TinyViT(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.head(self.norm(x)[:, 0])
+
+
+class Encoder(nn.Module):
+    """torchvision's ViT layout: position embedding, dropout, named layers in a Sequential, final norm."""
+
+    def __init__(self, dim: int = 32, depth: int = 12, tokens: int = 17) -> None:
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.zeros(1, tokens, dim))
+        self.dropout = nn.Dropout(0.0)
+        self.layers = nn.Sequential(OrderedDict((f"encoder_layer_{i}", EncoderBlock(dim, 4)) for i in range(depth)))
+        self.ln = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(self.layers(self.dropout(x + self.pos_embedding)))
+
+
+class WrappedViT(nn.Module):
+    """TinyViT with its layers inside an ``Encoder`` module, as torchvision writes ViT."""
+
+    def __init__(self, dim: int = 32, patch: int = 8) -> None:
+        super().__init__()
+        self.conv_proj = nn.Conv2d(3, dim, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.encoder = Encoder(dim)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.head(self.encoder(x)[:, 0])
 
 
 class TorchEncoder(nn.Module):

@@ -240,6 +240,15 @@ def test_class_token_and_position_embedding_and_twelve_layers(mermaid):
     assert [b.kind.name for b in block_figures(trace)] == ["EncoderBlock"]
 
 
+def test_an_encoder_module_around_the_layers_is_a_box_not_one_block(mermaid):
+    """torchvision's ViT keeps its 12 layers in an Encoder module: the run still shows, and the block is one layer."""
+    trace, flat, _ = figures_of(dm.WrappedViT(), "3x32x32")
+    assert "EncoderBlock ×12 / 17 × 32" in node_labels(flat.text)
+    assert "Encoder / 17 × 32" not in node_labels(flat.text)
+    assert [b.kind.name for b in block_figures(trace)] == ["EncoderBlock"]
+    assert mermaid.parse(flat.text)[0]
+
+
 def test_a_torch_encoder_is_one_node():
     _, flat, _ = figures_of(dm.TorchEncoder(), "10:int64")
     assert node_labels(flat.text) == [

@@ -102,6 +102,7 @@ class Structure:
                 for scope in ancestors(node.scope):
                     target[scope] = target.get(scope, 0) + 1
         blocks = frozenset(c for c in composites if work.get(c, 0) >= 2 or merges.get(c, 0))
+        blocks -= _stages(blocks, layers, containers)
         order = {layer.name: layer.index for layer in reversed(trace.layers)}
         structure = cls(layers, flow, units, containers, composites, blocks, _virtual_stages(layers, order), order=order)
         structure._sorted = sorted(layers)
@@ -163,6 +164,32 @@ class Structure:
     def _kinds(self) -> dict[str, Kind]:
         blocks = sorted(self.blocks, key=lambda b: self.order.get(b, 0))
         return name_kinds(blocks, self.signature, self.children, lambda b: self.layers[b])
+
+
+def _stages(blocks: frozenset[str], layers: dict[str, Layer], containers: frozenset[str]) -> set[str]:
+    """Composites that hold a run of blocks: ViT's ``Encoder`` around ``layers`` (12 encoder blocks in a Sequential).
+
+    A run is two or more blocks of one type named alike (``encoder_layer_0`` …, ``0``, ``1`` …)
+    in one container (a ``ModuleList`` that is iterated rather than called counts too).
+    The module holding it is a stage: a box around the run (``EncoderBlock ×12``), not one
+    block whose own diagram would draw every layer of every block in it.
+    """
+    runs: dict[tuple[str, str, str], int] = {}
+    for block in blocks:
+        parent, _, name = block.rpartition(".")
+        if parent and (parent in containers or parent not in layers):
+            key = (parent, layers[block].type, _stem(name))
+            runs[key] = runs.get(key, 0) + 1
+    stages = set()
+    for (container, _, _), count in runs.items():
+        if count < 2:
+            continue
+        owner = container
+        while (owner in containers or owner not in layers) and "." in owner:  # up to the module holding the run
+            owner = owner.rpartition(".")[0]
+        if owner in blocks:
+            stages.add(owner)
+    return stages
 
 
 def _grouping(layer: Layer) -> str:

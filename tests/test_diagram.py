@@ -361,3 +361,12 @@ def test_golden_seed_diagrams(golden, name, size, classes):
     trace = cached_trace(name, size, num_classes=classes)
     parts = [network_diagram(trace)] + [f"%% {b.kind.name}: {b.caption}\n{b.figure.text}" for b in block_figures(trace)]
     golden(f"{name}_{size}_c{classes}.mmd", "\n".join(parts))
+
+
+def test_blocks_that_differ_by_how_many_layers_they_hold_are_named_by_the_count():
+    """DenseNet's dense blocks hold 6, 12, 24 and 16 layers: named by count, not by listing denselayer7 … denselayer24."""
+    from archdoc.zoo.densenet import DenseBlock
+
+    model = nn.Sequential(DenseBlock(2, 8, 4, 2, 0.0), DenseBlock(3, 16, 4, 2, 0.0))
+    names = [b.kind.name for b in block_figures(archdoc.trace(model, "8x8x8"))]
+    assert names == ["DenseBlock, 2 × denselayer", "DenseBlock, 3 × denselayer"]

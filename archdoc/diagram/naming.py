@@ -172,9 +172,18 @@ def name_kinds(blocks: Sequence[str], signature: Any, children: Any, block_layer
     names: dict[Any, str] = {}
     for type_name, sigs in by_type.items():
         everyone = set.intersection(*(set(children(first[s])) for s in sigs)) if sigs else set()
+        extras = {sig: sorted(set(children(first[sig])) - everyone) for sig in sigs}
+        # Runs that tell kinds apart by length (DenseNet's denselayer1 … denselayer24) are counted, not listed.
+        counted = sorted({
+            _run_stem(name) for sig in sigs for name in extras[sig]
+            if _run_stem(name) and _run_stem(name) != name
+            and sum(_run_stem(other) == _run_stem(name) for other in [*extras[sig], *everyone]) >= 2
+        })
         for sig in sigs:
             block = first[sig]
-            words = [_extra_words(sorted(set(children(block)) - everyone))]
+            kids = children(block)
+            words = [_extra_words(name for name in extras[sig] if _run_stem(name) not in counted)]
+            words += [f"{sum(_run_stem(kid) == stem for kid in kids)} × {stem}" for stem in counted]
             marker = downsample_marker(block_layer(block))
             text = ", ".join([type_name, *[w for w in words if w]])
             names[sig] = f"{text} {marker}" if marker else text
@@ -190,6 +199,11 @@ def name_kinds(blocks: Sequence[str], signature: Any, children: Any, block_layer
         for member in members[sig]:
             kinds[member] = kind
     return kinds
+
+
+def _run_stem(name: str) -> str:
+    """What numbered siblings share: ``denselayer12`` → ``denselayer``; ``0`` → ``""``."""
+    return re.sub(r"\d+[a-z]?$", "", name)
 
 
 def _extra_words(extra: Iterable[str]) -> str:

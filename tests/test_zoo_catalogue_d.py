@@ -186,6 +186,12 @@ def test_vit_at_the_swag_sizes_gives_their_figures(name, size, params, gmacs, ex
     assert round(mult_adds / 1e9, 3) == gmacs and out_shape == (1, 1000)
 
 
+def test_a_vit_built_for_another_size_is_traced_at_it_by_default():
+    trace = archdoc.trace("vit_b_16", image_size=384)  # no input given: the size it was built for
+    assert trace.inputs[0].shape == (3, 384, 384)
+    assert (trace.total_params, round(trace.mult_adds / 1e9, 3)) == (86_859_496, 55.484)  # torchvision's SWAG E2E figures
+
+
 def test_vit_b_16_mult_adds_by_hand():
     # L = 197 tokens of width D = 768, 12 layers: per layer 4·L·D² (q, k, v, output projections)
     # + 2·L·D·3072 (MLP) + 2·L²·D (scores and weighted sum); the 16×16×3 patch embedding for 196

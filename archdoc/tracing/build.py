@@ -120,7 +120,11 @@ def resolve(
         return _resolve_import(model_or_name, inputs, builder_kwargs, device, trust)
     entry = get_entry(model_or_name)
     if inputs is None:
-        inputs = (InputSpec(entry.default_input),)
+        default = entry.default_input
+        size = builder_kwargs.get("image_size")
+        if type(size) is int and size > 0 and len(default) == 3:  # a ViT built for another size runs at it
+            default = (default[0], size, size)
+        inputs = (InputSpec(default),)
     kwargs = dict(builder_kwargs)
     first = inputs[0]
     if "in_channels" in entry.parameters and "in_channels" not in kwargs and len(first.shape) >= 2:

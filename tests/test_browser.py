@@ -85,6 +85,7 @@ class Watch:
 def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280):  # noqa: ANN001
     context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900}, accept_downloads=True)
     page = context.new_page()
+    page.set_default_timeout(120_000)  # a loaded 2-core machine takes long over the biggest diagrams
     watch = Watch(page, base)
     page.goto(base + path, wait_until="load")
     if page.locator(".archdoc-diagram").count():

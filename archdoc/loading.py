@@ -308,6 +308,12 @@ def _describe(exc: BaseException) -> str:
     return f"{message} ({where})" if where else message
 
 
+def _frames_outside_libraries(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The traceback's frames outside torch's and archdoc's own directories (``torchvision/`` is outside ``torch/``)."""
+    skip = tuple(str(Path(m.__file__).parent) + os.sep for m in (sys.modules["torch"], sys.modules["archdoc"]))
+    return [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+
+
 def user_frame(exc: BaseException) -> str | None:
     """``file.py:line`` of the innermost traceback frame outside torch, archdoc and importlib.
 
@@ -315,11 +321,7 @@ def user_frame(exc: BaseException) -> str | None:
     (``models/net.py:12``), else relative to its ``sys.path`` entry
     (``torchvision/models/regnet.py:270``), so it can be opened as shown.
     """
-    skip = tuple(str(Path(m.__file__).parent) for m in (sys.modules["torch"], sys.modules["archdoc"]))
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if not f.filename.startswith(skip) and not f.filename.startswith("<frozen")
-    ]
+    frames = [f for f in _frames_outside_libraries(exc) if not f.filename.startswith("<frozen")]
     if not frames:
         return None
     return f"{_short_path(frames[-1].filename)}:{frames[-1].lineno}"
@@ -330,8 +332,7 @@ def user_source(exc: BaseException) -> str | None:
     where = user_frame(exc)
     if where is None:
         return None
-    skip = tuple(str(Path(m.__file__).parent) for m in (sys.modules["torch"], sys.modules["archdoc"]))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+    frames = _frames_outside_libraries(exc)
     code = (frames[-1].line or "").strip() if frames else ""
     if len(code) > 100:
         code = code[:99] + "…"

@@ -244,3 +244,25 @@ def test_an_entry_point_calling_sys_exit_is_named_not_obeyed(fresh_plugins):
     result = run("list")
     assert_clean_error(result, 1)
     assert "the archdoc.models entry point 'exiting' (exiting_zoo_e1) failed to load: it called sys.exit(3)" in result.output
+
+
+def test_a_package_named_like_torch_is_the_users_code_not_torchs(tmp_path, monkeypatch):
+    """torchvision lives beside torch (site-packages/torchvision vs site-packages/torch): its frames are shown."""
+    import types
+
+    from archdoc.loading import user_frame, user_source
+
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torchvision").mkdir()
+    source = tmp_path / "torchvision" / "regnet.py"
+    source.write_text("def build():\n    widths = [1, 2]\n    raise RuntimeError('Cannot copy out of meta tensor')\n", encoding="utf-8")
+    namespace: dict = {}
+    exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), namespace)
+    fake_torch = types.ModuleType("torch")
+    fake_torch.__file__ = str(tmp_path / "torch" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError) as info:
+        namespace["build"]()
+    assert user_frame(info.value) == "torchvision/regnet.py:3"
+    assert user_source(info.value) == "torchvision/regnet.py:3 (raise RuntimeError('Cannot copy out of meta tensor'))"

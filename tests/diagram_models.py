@@ -230,3 +230,41 @@ class Video3D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(self.pool(self.stem(x)))
         return self.head(x.mean((2, 3, 4)))
+
+
+class Update(nn.Module):
+    """A residual update of a hidden state from fixed features (RAFT's update block, in small)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return h + self.b(torch.relu(self.a(x + h)))
+
+
+class Refiner(nn.Module):
+    """Encodes, then runs one Update module twelve times: a block whose full drawing is large."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Conv2d(3, 8, 3, padding=1)
+        self.context = nn.Conv2d(3, 8, 3, padding=1)
+        self.update = Update()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats, h = self.encode(x), self.context(x)
+        for _ in range(12):
+            h = self.update(feats, h)
+        return h
+
+
+class IterativeRefiner(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refine = Refiner()
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.refine(x))

@@ -13,6 +13,7 @@ from torch import nn
 import archdoc
 import diagram_models as dm
 from archdoc.diagram import MAX_EDGES, MAX_TEXT, block_figures, escape_label, network_diagram, network_figure, render_mermaid
+from archdoc.diagram.section import structure_section
 from conftest import cached_trace
 
 SEED_DIAGRAMS = Path(__file__).resolve().parent / "fixtures" / "seed_000_diagrams.mmd"
@@ -370,3 +371,16 @@ def test_blocks_that_differ_by_how_many_layers_they_hold_are_named_by_the_count(
     model = nn.Sequential(DenseBlock(2, 8, 4, 2, 0.0), DenseBlock(3, 16, 4, 2, 0.0))
     names = [b.kind.name for b in block_figures(archdoc.trace(model, "8x8x8"))]
     assert names == ["DenseBlock, 2 × denselayer", "DenseBlock, 3 × denselayer"]
+
+
+def test_a_block_too_large_for_mermaid_is_drawn_coarser_and_says_so(mermaid):
+    """RAFT's update block, run twelve times, gave a block diagram of 571 edges: past Mermaid's 500."""
+    trace = archdoc.trace(dm.IterativeRefiner(), "3x8x8")
+    (full,) = block_figures(trace)
+    assert full.kind.name == "Refiner" and full.figure.notes == [] and full.figure.edges > 12 * 3
+    (coarse,) = block_figures(trace, 0, (full.figure.edges - 1, MAX_TEXT))
+    assert coarse.figure.edges < full.figure.edges and mermaid.parse(coarse.figure.text)[0]
+    assert coarse.figure.notes == ["Blocks inside it are drawn as one node each, to stay within Mermaid's limits."]
+    assert "update · Update / 8 × 8 × 8" in node_labels(coarse.figure.text)
+    page = structure_section(trace, limits=(full.figure.edges - 1, MAX_TEXT))
+    assert "> Blocks inside it are drawn as one node each, to stay within Mermaid's limits.\n" in page

@@ -120,11 +120,13 @@ def network_diagram(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX
     return network_figure(trace, depth, limits).text
 
 
-def block_figures(trace: Trace, depth: int = 0) -> list[BlockFigure]:
+def block_figures(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_EDGES, MAX_TEXT)) -> list[BlockFigure]:
     """One diagram per kind of block drawn as a node in the whole-network diagram at ``depth``.
 
     Each shows the block's inside in full: every layer, the shortcut and the
-    merge, nested blocks as boxes.
+    merge, nested blocks as boxes. A block too large for Mermaid's ``limits`` (RAFT's
+    update block, run twelve times) draws runs of alike layers as one node, then its
+    nested blocks as nodes, and its figure's notes say so.
     """
     structure = Structure.of(trace)
     shown: dict[str, str] = {}
@@ -136,19 +138,38 @@ def block_figures(trace: Trace, depth: int = 0) -> list[BlockFigure]:
     for name, block in shown.items():
         kind = structure.kinds[block]
         layer = structure.layers[block]
-        graph = build(
-            structure, 10**6, inside=block, input_shapes=layer.input_shapes[:1],
-            output_lines=["Output", shape_term(layer.output_shape[1:] if layer.output_shape else None)],
-        )
-        graph.fold()
-        graph.compress()
-        figure = emit(graph, structure, inside=block)
+        figure = _block_figure(structure, block, limits)
         inp = shape_term(layer.input_shape[1:]) if layer.input_shape else "?"
         out_shape = shape_term(layer.output_shape[1:]) if layer.output_shape else "?"
         times = "once" if kind.count == 1 else f"{kind.count} times"
         caption = f"As in `{block}`: {inp} → {out_shape}; {times} in the network."
         out.append(BlockFigure(kind, caption.replace("\u00a0", " "), figure))
     return out
+
+
+def _block_figure(structure: Structure, block: str, limits: tuple[int, int]) -> Figure:
+    """A block's inside, in full when it fits ``limits``, else coarser (see `block_figures`)."""
+    layer = structure.layers[block]
+    nested = max((structure.block_depth(b) - structure.block_depth(block) for b in structure.blocks
+                  if b.startswith(block + ".")), default=0)
+    figure = None
+    for level in [10**6, *range(nested - 1, -1, -1)]:
+        for layers in (False, True):
+            graph = build(
+                structure, level, inside=block, input_shapes=layer.input_shapes[:1],
+                output_lines=["Output", shape_term(layer.output_shape[1:] if layer.output_shape else None)],
+            )
+            graph.fold()
+            graph.compress(layers)
+            figure = emit(graph, structure, inside=block)
+            if _fits(figure, limits):
+                if level < nested:
+                    figure.notes.append("Blocks inside it are drawn as one node each, to stay within Mermaid's limits.")
+                elif layers:
+                    figure.notes.append("Runs of alike layers are drawn as one node with their count, to stay within Mermaid's limits.")
+                return figure
+    figure.notes.append("Even so it is larger than Mermaid's limits allow; a viewer must raise maxEdges or maxTextSize to draw it.")
+    return figure
 
 
 def render_mermaid(trace: Trace, depth: int = 0) -> str:

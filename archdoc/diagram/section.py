@@ -52,7 +52,7 @@ def structure_section(
         interactive: The site's form (HTML blocks for ``archdoc.js``) instead of fenced Mermaid.
     """
     network = network_figure(trace, depth, limits)
-    blocks = block_figures(trace, depth) if depth == 0 or not network.notes else block_figures(trace, 0)
+    blocks = block_figures(trace, depth if depth == 0 or not network.notes else 0, limits)
     parts = []
     if blocks:
         parts.append("### Blocks\n")
@@ -65,6 +65,8 @@ def structure_section(
             parts.append(f"#### {paragraph(block.kind.name)}{anchor}\n")
             back = f" [Back to the whole network](#{NETWORK_ANCHOR})." if interactive else ""
             parts.append(f"{_caption(block)}{back}\n")
+            for note in block.figure.notes:
+                parts.append(f"> {paragraph(note)}\n")
             parts.append(_diagram(block.figure, interactive, block.kind.name))
     anchor = f" {{ #{NETWORK_ANCHOR} }}" if interactive else ""
     parts.append(f"### Whole network{anchor}\n")

@@ -18,8 +18,8 @@ import pytest
 
 from sites import ROOT, build, project, serve
 
-# One worker runs them all: the site is built once per worker that needs it.
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("site")]
+# One worker runs them all (scripts/test distributes whole files): the site is built once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -19,7 +20,7 @@ from archdoc.format import scale, scaled, shape_text
 from archdoc.jinja import environment
 from archdoc.markdown import code_span, paragraph, table_cell
 from archdoc.table import render_table, render_table_html
-from archdoc.tracing.record import LayerKind, Trace
+from archdoc.tracing.record import Layer, LayerKind, Trace
 
 __all__ = ["render_page", "render_json", "page_context", "reproduce_command", "torchinfo_mult_adds"]
 
@@ -33,17 +34,19 @@ def torchinfo_mult_adds(trace: Trace) -> int:
     BatchNorm's scale and shift as mult-adds, which archdoc's dispatcher count
     does not. Shown on pages only to explain the difference.
     """
-    return sum(_torchinfo_layer(layer) for layer in trace.layers if layer.is_leaf and layer.params and layer.output_shape)
+    return sum(_torchinfo_layer(layer) for layer in _torchinfo_counted(trace))
 
 
-def _torchinfo_layer(layer) -> int:  # noqa: ANN001
+def _torchinfo_counted(trace: Trace) -> list[Layer]:
+    """The calls torchinfo counts mult-adds for: leaves with parameters and an output."""
+    return [layer for layer in trace.layers if layer.is_leaf and layer.params and layer.output_shape]
+
+
+def _torchinfo_layer(layer: Layer) -> int:
     out = layer.output_shape
     if layer.kind in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE):
-        positions = out[0]
-        for d in out[2:]:
-            positions *= d
-        return layer.params * positions
-    return out[0] * layer.params
+        return layer.params * out[0] * math.prod(out[2:])  # once per output position
+    return out[0] * layer.params  # once per batch item
 
 
 def torchinfo_differences(trace: Trace) -> list[str]:
@@ -53,7 +56,7 @@ def torchinfo_differences(trace: Trace) -> list[str]:
     counts biases and normalisation scales, below it when a linear layer runs at many
     positions (tokens) per sample; and it never sees products made outside such layers.
     """
-    counted = [layer for layer in trace.layers if layer.is_leaf and layer.params and layer.output_shape]
+    counted = _torchinfo_counted(trace)
     reasons = []
     if any(_torchinfo_layer(layer) > layer.mult_adds for layer in counted):
         reasons.append("also counts bias and normalisation parameters as mult-adds")

@@ -152,13 +152,11 @@ def _block_figure(structure: Structure, block: str, limits: tuple[int, int]) -> 
     layer = structure.layers[block]
     nested = max((structure.block_depth(b) - structure.block_depth(block) for b in structure.blocks
                   if b.startswith(block + ".")), default=0)
+    output_lines = ["Output", shape_term(layer.output_shape[1:] if layer.output_shape else None)]
     figure = None
     for level in [10**6, *range(nested - 1, -1, -1)]:
         for layers in (False, True):
-            graph = build(
-                structure, level, inside=block, input_shapes=layer.input_shapes[:1],
-                output_lines=["Output", shape_term(layer.output_shape[1:] if layer.output_shape else None)],
-            )
+            graph = build(structure, level, inside=block, input_shapes=layer.input_shapes[:1], output_lines=output_lines)
             graph.fold()
             graph.compress(layers)
             figure = emit(graph, structure, inside=block)

@@ -15,7 +15,7 @@ from typing import Any
 from archdoc.format import shape_text
 from archdoc.tracing.record import Layer, LayerKind
 
-__all__ = ["term", "shape_term", "layer_lines", "Kind", "name_kinds", "downsample_marker", "slug"]
+__all__ = ["term", "shape_term", "layer_lines", "Kind", "name_kinds", "downsample_marker", "slug", "run_stem"]
 
 NBSP = "\u00a0"
 
@@ -175,15 +175,15 @@ def name_kinds(blocks: Sequence[str], signature: Any, children: Any, block_layer
         extras = {sig: sorted(set(children(first[sig])) - everyone) for sig in sigs}
         # Runs that tell kinds apart by length (DenseNet's denselayer1 … denselayer24) are counted, not listed.
         counted = sorted({
-            _run_stem(name) for sig in sigs for name in extras[sig]
-            if _run_stem(name) and _run_stem(name) != name
-            and sum(_run_stem(other) == _run_stem(name) for other in [*extras[sig], *everyone]) >= 2
+            run_stem(name) for sig in sigs for name in extras[sig]
+            if run_stem(name) and run_stem(name) != name
+            and sum(run_stem(other) == run_stem(name) for other in [*extras[sig], *everyone]) >= 2
         })
         for sig in sigs:
             block = first[sig]
             kids = children(block)
-            words = [_extra_words(name for name in extras[sig] if _run_stem(name) not in counted)]
-            words += [f"{sum(_run_stem(kid) == stem for kid in kids)} × {stem}" for stem in counted]
+            words = [_extra_words(name for name in extras[sig] if run_stem(name) not in counted)]
+            words += [f"{sum(run_stem(kid) == stem for kid in kids)} × {stem}" for stem in counted]
             marker = downsample_marker(block_layer(block))
             text = ", ".join([type_name, *[w for w in words if w]])
             names[sig] = f"{text} {marker}" if marker else text
@@ -201,8 +201,8 @@ def name_kinds(blocks: Sequence[str], signature: Any, children: Any, block_layer
     return kinds
 
 
-def _run_stem(name: str) -> str:
-    """What numbered siblings share: ``denselayer12`` → ``denselayer``; ``0`` → ``""``."""
+def run_stem(name: str) -> str:
+    """What numbered siblings share: ``denselayer12`` → ``denselayer``, ``inception3a`` → ``inception``; ``0`` → ``""``."""
     return re.sub(r"\d+[a-z]?$", "", name)
 
 

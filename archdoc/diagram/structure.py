@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from archdoc.diagram.naming import Kind, downsample_marker, name_kinds
+from archdoc.diagram.naming import Kind, downsample_marker, name_kinds, run_stem
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Trace
 
 __all__ = ["Structure", "FOLDED_KINDS", "SHAPE_ONLY", "ancestors"]
@@ -51,7 +51,7 @@ def ancestors(name: str) -> list[str]:
 
 def _stem(name: str) -> str:
     """What siblings named alike share: ``branch1`` → ``branch``, ``inception3`` → ``inception``, ``0`` → ``""``."""
-    return re.sub(r"\d+[a-z]?$", "", name.rsplit(".", 1)[-1])
+    return run_stem(name.rsplit(".", 1)[-1])
 
 
 @dataclass

@@ -292,3 +292,72 @@ def test_3d_input(mermaid):
     page = assert_page("user_models:Video3D", ["3x8x32x32"], VIDEO_PARAMS, VIDEO_MULT_ADDS, "5")
     assert "⌊(8 + 2·1 − 3) / 1⌋ + 1 = 8" in page  # the frame axis through the convolution
     assert_diagrams_parse(trace, mermaid)
+
+
+# ------------------------------------------------------------------ input-range search
+
+
+class ChannelsLast(torch.nn.Module):
+    """ConvNeXt's pattern: a 4×4/4 stem, a block on channels-last tensors, a 2×2/2 downsampling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 4, 4)
+        self.norm = torch.nn.LayerNorm(8)
+        self.mix = torch.nn.Linear(8, 8)
+        self.down = torch.nn.Conv2d(8, 16, 2, 2)
+        self.head = torch.nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = x + self.mix(self.norm(x.permute(0, 2, 3, 1))).permute(0, 3, 1, 2)
+        return self.head(self.down(x).mean((2, 3)))
+
+
+class Tokens(torch.nn.Module):
+    """Swin's pattern: a 4×4/4 patch embedding, then tokens whose reshaping the graph cannot follow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Conv2d(3, 8, 4, 4)
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.embed(x).flatten(2).transpose(1, 2)  # (N, H·W, C)
+        return self.head(tokens.mean(1))
+
+
+def count_passes(monkeypatch) -> list[int]:
+    from archdoc.tracing.input_range import SizeProbe
+
+    sizes: list[int] = []
+    run = SizeProbe._run
+
+    def counted(self, size):
+        sizes.append(size)
+        return run(self, size)
+
+    monkeypatch.setattr(SizeProbe, "_run", counted)
+    return sizes
+
+
+@pytest.mark.parametrize(
+    ("model", "minimum", "most"),
+    [
+        # ⌊n/4⌋ must reach 2 for the 2×2 downsampling: n ≥ 8. The permutes are followed, so the
+        # predicted edge needs only its confirmation (8 runs, 7 fails) and the check at 2 × 64.
+        (ChannelsLast, 8, 3),
+        # The 4×4/4 embedding needs n ≥ 4. The token reshaping is not followed, so 4 is a lower
+        # bound, confirmed at 4 and 3; then 65 and 128 show no upper bound. Bisection from 1 took 10.
+        (Tokens, 4, 4),
+    ],
+)
+def test_input_range_search_follows_the_graph(monkeypatch, model, minimum, most):
+    sizes = count_passes(monkeypatch)
+    trace = archdoc.trace(model(), "3x64x64")
+    assert trace.minimum_input == (minimum, minimum)
+    assert trace.maximum_input is None
+    assert len(sizes) <= most, sizes
+    with torch.no_grad(), pytest.raises(RuntimeError):  # one pixel less fails
+        model()(torch.empty(1, 3, minimum - 1, minimum - 1))
+    assert model()(torch.empty(1, 3, minimum, minimum)).shape == (1, 10)

@@ -26,7 +26,8 @@ from archdoc.tracing.build import check_device, resolve
 from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
 from archdoc.tracing.guard import DEFAULT_TIMEOUT, guarded
-from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, size_predictor, spatial_input
+from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, spatial_input
+from archdoc.tracing.prediction import size_predictor
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Pad, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 

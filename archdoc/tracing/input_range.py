@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -25,11 +24,10 @@ from torch import nn
 
 from archdoc.shapes import InputSpec
 from archdoc.tracing.metaops import FastMeta
-from archdoc.tracing.record import FlowNode, Layer, LayerKind
+from archdoc.tracing.prediction import Prediction
 from archdoc.tracing.recorder import make_inputs, tensors
-from archdoc.window import transposed_size, window_size
 
-__all__ = ["SizeProbe", "with_spatial", "spatial_input", "size_predictor", "find_input_range", "minimum_per_axis"]
+__all__ = ["SizeProbe", "with_spatial", "spatial_input", "find_input_range", "minimum_per_axis"]
 
 
 def with_spatial(spec: InputSpec, size: int) -> InputSpec:
@@ -109,14 +107,14 @@ class SizeProbe:
             return None
         if self.runs(1):
             return 1
-        return self._edge(good=known_good, bad=1)
+        return self.edge(good=known_good, bad=1)
 
     def maximum(self, known_good: int) -> int | None:
         """Largest size up to ``2 * known_good`` that runs, or ``None`` when ``2 * known_good`` runs."""
         ceiling = 2 * known_good
         if self.runs(ceiling):
             return None
-        return self._edge(good=known_good, bad=ceiling)
+        return self.edge(good=known_good, bad=ceiling)
 
     def smallest_above(self, limits: tuple[int, ...]) -> int | None:
         """The minimum size, searched below each of ``limits`` in turn until one runs."""
@@ -126,7 +124,7 @@ class SizeProbe:
                 return found
         return None
 
-    def _edge(self, good: int, bad: int) -> int:
+    def edge(self, good: int, bad: int) -> int:
         """Bisect between a size that runs and one that fails; the last size that runs."""
         while abs(good - bad) > 1:
             mid = (good + bad) // 2
@@ -190,143 +188,6 @@ def _first_false(predicate: Any, low: int, high: int) -> int:
     return low
 
 
-# --------------------------------------------------------------------------- prediction
-
-_WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL)
-_ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
-_PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
-_FLATTENS = frozenset({"flatten", "view", "reshape"})
-_REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
-
-
-class _Unpredictable(Exception):
-    """The graph holds a step the prediction cannot follow."""
-
-
-def _per_dim(value: Any, dims: int) -> tuple[Any, ...]:
-    if isinstance(value, (tuple, list)):
-        return tuple(value) * dims if len(value) == 1 else tuple(value)
-    return (value,) * dims
-
-
-def _through_window(layer: Layer, sizes: tuple[int, ...]) -> tuple[int, ...]:
-    dims = len(sizes)
-    attrs = dict(layer.attrs)
-    kernel = _per_dim(attrs.get("kernel_size"), dims)
-    stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), dims)
-    padding = attrs.get("padding", 0)
-    if padding == "same":
-        return sizes
-    padding = _per_dim(0 if padding == "valid" else padding, dims)
-    dilation = _per_dim(attrs.get("dilation", 1), dims) if layer.kind != LayerKind.AVGPOOL else (1,) * dims
-    values = (*kernel, *stride, *padding, *dilation)
-    if not all(type(v) is int for v in values):
-        raise _Unpredictable(layer.name)
-    if layer.kind == LayerKind.CONV_TRANSPOSE:
-        extra = _per_dim(attrs.get("output_padding", 0), dims)
-        return tuple(transposed_size(n, k, s, p, d, o) for n, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, extra))
-    ceil = bool(attrs.get("ceil_mode", False))
-    return tuple(window_size(n, k, s, p, d, ceil) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
-
-
-def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> Callable[[tuple[int, ...]], bool] | None:
-    """A function telling whether the model runs at given spatial sizes, from the graph alone; ``None`` if it cannot tell.
-
-    Each tensor of the graph is followed as the spatial sizes it has (while they
-    still depend on the input), as a feature count after a flatten, or as fixed
-    once adaptive pooling has made it independent of the input size. A size
-    fails when a window gets less than it spans or when a flatten hands a linear
-    layer another number of features than it had at the traced size.
-    """
-    by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
-    nodes = {node.name: node for node in flow}
-    consumers: dict[str, list[FlowNode]] = {}
-    for node in flow:
-        for name in node.inputs:
-            consumers.setdefault(name, []).append(node)
-    placeholders = [n for n in flow if n.op == "placeholder"]
-    if not placeholders or placeholders[0].shape is None:
-        return None
-
-    def feeds_linear(name: str) -> bool:
-        for user in consumers.get(name, []):
-            if user.op == "call_module" and user.kind == LayerKind.LINEAR:
-                return True
-            if user.op == "call_module" and user.kind in _PASS_THROUGH and feeds_linear(user.name):
-                return True
-        return False
-
-    def predict(spatial: tuple[int, ...]) -> bool:
-        state: dict[str, tuple[str, Any]] = {placeholders[0].name: ("spatial", tuple(spatial))}
-        for node in flow:
-            if node.op in ("placeholder", "output") or node.name in state:
-                continue
-            moving = [i for i in node.inputs if i in state and state[i][0] != "fixed"]
-            if not moving or node.shape is None:  # independent of the input size, or not a tensor
-                state[node.name] = ("fixed", None)
-                continue
-            kinds = {state[i] for i in moving}
-            if len(kinds) > 1:  # a merge (addition, concatenation) of unequal sizes
-                if any(k[0] != "spatial" for k in kinds):
-                    raise _Unpredictable(node.name)
-                return False
-            kind, sizes = state[moving[0]]
-            if kind == "features":
-                if node.op == "call_module" and node.kind in _PASS_THROUGH:
-                    state[node.name] = state[moving[0]]
-                    continue
-                raise _Unpredictable(node.name)
-            shape, source = node.shape, nodes[moving[0]].shape
-            if source is None:
-                raise _Unpredictable(node.name)
-            if node.op == "call_module" and node.kind in (*_WINDOWED, LayerKind.CONV_TRANSPOSE):
-                layer = by_name.get(node.target)
-                if layer is None:
-                    raise _Unpredictable(node.name)
-                out = _through_window(layer, sizes)
-                if min(out) < 1:
-                    return False
-                state[node.name] = ("spatial", out)
-            elif node.op == "call_module" and node.kind in _ADAPTIVE:
-                state[node.name] = ("fixed", None)
-            elif node.target in _REDUCTIONS and len(shape) == 2 and len(source) > 2:
-                state[node.name] = ("fixed", None)  # global pooling by a reduction: (N, C) whatever the size
-            elif len(shape) == len(source) and shape[2:] == source[2:]:
-                state[node.name] = ("spatial", sizes)  # elementwise, normalisation, channel mixing
-            elif (node.target in _FLATTENS or node.kind == LayerKind.FLATTEN) and len(shape) == 2:
-                if not feeds_linear(node.name):
-                    raise _Unpredictable(node.name)
-                features = shape[1] // max(1, _product(source[2:])) * _product(sizes)
-                if features != shape[1]:
-                    return False  # the linear layer after it has a fixed width
-                state[node.name] = ("fixed", None)
-            else:
-                raise _Unpredictable(node.name)
-        return True
-
-    try:
-        predict(tuple(placeholders[0].shape[2:]))
-    except _Unpredictable:
-        return None
-    except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
-        return None
-
-    def safe(spatial: tuple[int, ...]) -> bool:
-        try:
-            return predict(spatial)
-        except (_Unpredictable, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
-            return False
-
-    return safe
-
-
-def _product(values: Sequence[int]) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
-
-
 def minimum_per_axis(
     model: nn.Module, spec: InputSpec, device: str, limits: tuple[int, ...] = (256, 1024, 4096)
 ) -> tuple[int, ...] | None:
@@ -350,32 +211,34 @@ def minimum_per_axis(
     return tuple(found)
 
 
-def find_input_range(
-    probe: SizeProbe, traced: int, predictor: Callable[[tuple[int, ...]], bool] | None
-) -> tuple[int | None, int | None]:
+def find_input_range(probe: SizeProbe, traced: int, prediction: Prediction | None) -> tuple[int | None, int | None]:
     """Along the probe's axes, the smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
 
-    A predicted edge is confirmed by real passes on both sides of it. Without a prediction,
-    the sizes next to the traced one are tried first (a model built for one size, like a
+    A predicted edge is confirmed by real passes on both sides of it; an inexact prediction
+    gives a lower bound for the smallest size, where the search starts. Without a confirmed
+    edge, the sizes next to the traced one are tried (a model built for one size, like a
     vision transformer, fails on both and needs no search); otherwise bisection finds the edge.
     """
-    predict = (lambda n: predictor(probe.sizes(n))) if predictor is not None else None
+    predict = (lambda n: prediction.runs(probe.sizes(n))) if prediction is not None else None
     smallest = None
+    bad = 0  # the largest size a pass showed to fail below the traced one
     if predict is not None and predict(traced):
         guess = _first_false(lambda n: not predict(n), 1, traced)
-        if guess <= traced and probe.runs(guess) and (guess == 1 or not probe.runs(guess - 1)):
+        if not probe.runs(guess):
+            bad = guess
+        elif guess == 1 or not probe.runs(guess - 1):
             smallest = guess
-    if smallest is None and predict is None and probe.runs(traced) and traced > 1 and not probe.runs(traced - 1):
+    if smallest is None and probe.runs(traced) and traced > 1 and not probe.runs(traced - 1):
         smallest = traced
     if smallest is None:
-        smallest = probe.minimum(traced)
-        if smallest is None:
+        if not probe.runs(traced):
             return None, None
+        smallest = 1 if bad == 0 and probe.runs(1) else probe.edge(good=traced, bad=max(bad, 1))
     ceiling = 2 * traced
     if predict is not None and not predict(ceiling):
         guess = _first_false(predict, traced, ceiling) - 1
         if guess >= traced and probe.runs(guess) and not probe.runs(guess + 1):
             return smallest, guess
-    if predict is None and not probe.runs(traced + 1):
+    if (prediction is None or not prediction.exact) and not probe.runs(traced + 1):
         return smallest, traced
     return smallest, probe.maximum(traced)

@@ -239,6 +239,9 @@ def find_input_range(probe: SizeProbe, traced: int, prediction: Prediction | Non
         guess = _first_false(predict, traced, ceiling) - 1
         if guess >= traced and probe.runs(guess) and not probe.runs(guess + 1):
             return smallest, guess
-    if (prediction is None or not prediction.exact) and not probe.runs(traced + 1):
+    # A model that runs only near its traced size (a vision transformer's fixed position
+    # embeddings) likely stops right above it too: one pass settles that before any bisection.
+    near = smallest > traced // 2
+    if near and (prediction is None or not prediction.exact) and not probe.runs(traced + 1):
         return smallest, traced
     return smallest, probe.maximum(traced)

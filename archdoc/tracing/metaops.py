@@ -84,19 +84,18 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
     if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
         return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
     x = args[0] if args else None
+    in_place = func._overloadpacket.__name__.endswith("_")
+    if func in _UNARY or (func in _BINARY and len(args) == 2 and type(args[1]) in (int, float)):
+        # One tensor (a float tensor with a Python number keeps its dtype): the output takes its layout.
+        if any(isinstance(a, torch.Tensor) for a in args[1:]) or not _plain(x, strided=True) or not _dense(x):
+            return None
+        return x if in_place else _like(x)
     if not _plain(x):
         return None
-    in_place = func._overloadpacket.__name__.endswith("_")
-    if func in _UNARY:
-        if any(isinstance(a, torch.Tensor) for a in args[1:]):
-            return None
-        return x if in_place else _empty(x.shape, x.dtype)
     if func in _BINARY:
         if len(args) != 2:
             return None
         other = args[1]
-        if type(other) in (int, float):  # a float tensor with a Python number keeps its dtype
-            return x if in_place else _empty(x.shape, x.dtype)
         if not _plain(other) or other.dtype != x.dtype:
             return None
         shape = _broadcast(x.shape, other.shape)
@@ -157,6 +156,23 @@ def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
+def _like(x: torch.Tensor) -> torch.Tensor:
+    """An empty tensor with the shape, dtype and layout of a dense ``x`` (what an elementwise kernel gives)."""
+    if x.is_contiguous():
+        return _empty(x.shape, x.dtype)
+    return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Whether ``t``'s elements fill its storage without gaps or overlaps, in some order of its dimensions."""
+    expected = 1
+    for stride, size in sorted((st, n) for n, st in zip(t.shape, t.stride()) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 def _ints(values: Any, dims: int) -> tuple[int, ...] | None:
     """One non-negative int per spatial dim (a single value repeated), or ``None``."""
     if not isinstance(values, (list, tuple)) or not all(type(v) is int and v >= 0 for v in values):
@@ -203,7 +219,8 @@ def _meta_convolution(
 
 def _meta_layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> Any:
     """``native_layer_norm``: the output, and the mean and inverse deviation kept per normalised group."""
-    if not _plain(x) or not isinstance(shape, (list, tuple)) or not all(type(n) is int for n in shape):
+    # Any layout: the kernel normalises a contiguous copy (a channels-last permute in ConvNeXt).
+    if not _plain(x, strided=True) or not isinstance(shape, (list, tuple)) or not all(type(n) is int for n in shape):
         return None
     k = len(shape)
     if k == 0 or x.dim() < k or tuple(x.shape[x.dim() - k:]) != tuple(shape):

@@ -32,29 +32,25 @@ _FLATTENS = frozenset({"flatten", "view", "reshape"})
 _REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
 _ERRORS = (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError)
 
-_FIXED = ("fixed", None, None)
-_UNKNOWN = ("unknown", None, None)
-
-
 class _Unpredictable(Exception):
     """The graph holds a step the prediction cannot follow."""
-
-
-class _Fails(Exception):
-    """The size fails at a step the prediction follows."""
 
 
 class Prediction:
     """The graph's answer to "does the model run at these spatial sizes?".
 
+    The graph is read once, at the traced size, into a plan: the steps whose output
+    still depends on the input size, each with what it does to the sizes (keeps them,
+    slides a window over them, or flattens them for a linear layer). `runs` replays
+    that plan for other sizes.
+
     Attributes:
-        exact: Every step was followed at the traced size: `runs` is the model's own
-            answer (still confirmed by passes). Otherwise `runs` is true wherever the
-            steps it follows allow, so it may say a size runs that fails later.
+        exact: Every step was followed: `runs` is the model's own answer (still
+            confirmed by passes). Otherwise `runs` is true wherever the steps it
+            follows allow, so it may say a size runs that fails later.
     """
 
     def __init__(self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> None:
-        self._flow = flow
         self._by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
         self._shapes = {node.name: node.shape for node in flow}
         self._consumers: dict[str, list[FlowNode]] = {}
@@ -64,80 +60,81 @@ class Prediction:
         self._input = next(n for n in flow if n.op == "placeholder")
         self._dims = dims
         self.exact = True
-        traced = tuple(self._input.shape[-dims:]) if self._input.shape else ()
-        ran, self.exact = self._follow(traced)
-        if not ran:  # the traced size ran, so a step was misread
+        self._plan: list[tuple[str, tuple[str, ...], str, Any]] = []
+        self._read(flow)
+        if not self.runs(tuple(self._input.shape[-dims:])):  # the traced size ran, so a step was misread
             raise _Unpredictable(self._input.name)
 
     def runs(self, spatial: tuple[int, ...]) -> bool:
         """Whether the model runs at ``spatial`` as far as the steps followed tell."""
+        sizes: dict[str, tuple[int, ...]] = {self._input.name: tuple(spatial)}
         try:
-            return self._follow(spatial)[0]
-        except (_Unpredictable, *_ERRORS):
+            for name, movers, action, param in self._plan:
+                first = sizes[movers[0]]
+                if any(sizes[m] != first for m in movers[1:]):
+                    return False  # a merge (addition, concatenation) of unequal sizes
+                if action == "keep":
+                    sizes[name] = first
+                elif action == "window":
+                    out = param(first)
+                    if min(out) < 1:
+                        return False
+                    sizes[name] = out
+                elif action == "flatten" and param[0] * _product(first) != param[1]:
+                    return False  # the linear layer after it has a fixed width
+        except _ERRORS:
             return False
+        return True
 
-    def _follow(self, spatial: tuple[int, ...]) -> tuple[bool, bool]:
+    def _read(self, flow: Sequence[FlowNode]) -> None:
+        """The plan: each step reading a size-dependent tensor, with the axes its output's sizes sit on."""
         rank = len(self._input.shape)
-        state: dict[str, tuple[str, Any, Any]] = {
-            self._input.name: ("spatial", tuple(spatial), tuple(range(rank - self._dims, rank)))
-        }
-        exact = True
-        for node in self._flow:
-            if node.op in ("placeholder", "output") or node.name in state:
+        axes_of: dict[str, tuple[int, ...]] = {self._input.name: tuple(range(rank - self._dims, rank))}
+        unknown: set[str] = set()
+        for node in flow:
+            if node.op in ("placeholder", "output") or node.name in axes_of:
                 continue
-            movers = [i for i in node.inputs if i in state and state[i][0] != "fixed"]
-            moving = {state[i] for i in movers}
-            if not moving or node.shape is None:  # independent of the input size, or not a tensor
-                state[node.name] = _FIXED
-            elif any(kind == "unknown" for kind, _, _ in moving):
-                state[node.name] = _UNKNOWN
-            elif len(moving) > 1:  # a merge (addition, concatenation) of unequal sizes
-                if any(kind != "spatial" for kind, _, _ in moving):
-                    state[node.name], exact = _UNKNOWN, False
-                    continue
-                return False, exact
-            else:
-                try:
-                    state[node.name] = self._step(node, self._shapes[movers[0]], *moving.pop())
-                except _Fails:
-                    return False, exact
-                except _Unpredictable:
-                    state[node.name], exact = _UNKNOWN, False
-        return True, exact
+            movers = tuple(i for i in node.inputs if i in axes_of or i in unknown)
+            if not movers or node.shape is None:  # independent of the input size, or not a tensor
+                continue
+            if any(m in unknown for m in movers):
+                unknown.add(node.name)
+                continue
+            try:
+                if len({axes_of[m] for m in movers}) > 1:
+                    raise _Unpredictable(node.name)  # merged tensors hold their sizes on different axes
+                axes, action, param = self._step(node, self._shapes[movers[0]], axes_of[movers[0]])
+            except _Unpredictable:
+                unknown.add(node.name)
+                self.exact = False
+                continue
+            self._plan.append((node.name, movers, action, param))
+            if axes is not None:
+                axes_of[node.name] = axes
 
-    def _step(self, node: FlowNode, source: Any, kind: str, sizes: Any, axes: Any) -> tuple[str, Any, Any]:
-        """The state of ``node``'s output, from the one state its moving inputs share (``source`` is the first's shape)."""
+    def _step(self, node: FlowNode, source: Any, axes: tuple[int, ...]) -> tuple[Any, str, Any]:
+        """What ``node`` does to sizes on ``axes`` of ``source``: its output's axes (``None`` once fixed), action, parameter."""
         shape = node.shape
         module = node.kind if node.op == "call_module" else None
-        if kind == "features":
-            if module in _PASS_THROUGH:
-                return kind, sizes, axes
-            raise _Unpredictable(node.name)
         if source is None or shape is None:
             raise _Unpredictable(node.name)
         if module in _WINDOWED:
             layer = self._by_name.get(node.target)
             if layer is None or axes != tuple(range(len(source) - self._dims, len(source))):
                 raise _Unpredictable(node.name)
-            out = _through_window(layer, sizes)
-            if min(out) < 1:
-                raise _Fails(node.name)
-            return "spatial", out, tuple(range(len(shape) - self._dims, len(shape)))
+            return tuple(range(len(shape) - self._dims, len(shape))), "window", _window(layer, self._dims)
         if module in _ADAPTIVE:
-            return _FIXED
+            return None, "fixed", None
         if node.target in _REDUCTIONS and len(shape) == 2 and len(source) > 2:
-            return _FIXED  # global pooling by a reduction: (N, C) whatever the size
+            return None, "fixed", None  # global pooling by a reduction: (N, C) whatever the size
         if len(shape) == len(source) and all(shape[a] == source[a] for a in axes):
-            return kind, sizes, axes  # elementwise, normalisation, channel mixing
+            return axes, "keep", None  # elementwise, normalisation, channel mixing
         if (node.target in _FLATTENS or module == LayerKind.FLATTEN) and len(shape) == 2:
             if not self._feeds_linear(node.name):
                 raise _Unpredictable(node.name)
-            features = shape[1] // max(1, _product(source[a] for a in axes)) * _product(sizes)
-            if features != shape[1]:
-                raise _Fails(node.name)  # the linear layer after it has a fixed width
-            return _FIXED
+            return None, "flatten", (shape[1] // max(1, _product(source[a] for a in axes)), shape[1])
         if len(shape) == len(source) and sorted(shape) == sorted(source):
-            return kind, sizes, _permuted(source, shape, axes)
+            return _permuted(source, shape, axes), "keep", None
         raise _Unpredictable(node.name)
 
     def _feeds_linear(self, name: str) -> bool:
@@ -181,24 +178,25 @@ def _per_dim(value: Any, dims: int) -> tuple[Any, ...]:
     return (value,) * dims
 
 
-def _through_window(layer: Layer, sizes: tuple[int, ...]) -> tuple[int, ...]:
-    dims = len(sizes)
+def _window(layer: Layer, dims: int) -> Any:
+    """The sizes a convolution or pooling layer gives for the sizes it gets, as a function."""
     attrs = dict(layer.attrs)
-    kernel = _per_dim(attrs.get("kernel_size"), dims)
-    stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), dims)
     padding = attrs.get("padding", 0)
     if padding == "same":
-        return sizes
+        return lambda sizes: sizes
+    kernel = _per_dim(attrs.get("kernel_size"), dims)
+    stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), dims)
     padding = _per_dim(0 if padding == "valid" else padding, dims)
     dilation = _per_dim(attrs.get("dilation", 1), dims) if layer.kind != LayerKind.AVGPOOL else (1,) * dims
-    values = (*kernel, *stride, *padding, *dilation)
-    if not all(type(v) is int for v in values):
+    if not all(type(v) is int for v in (*kernel, *stride, *padding, *dilation)) or len(kernel) != dims:
         raise _Unpredictable(layer.name)
     if layer.kind == LayerKind.CONV_TRANSPOSE:
         extra = _per_dim(attrs.get("output_padding", 0), dims)
-        return tuple(transposed_size(n, k, s, p, d, o) for n, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, extra))
+        axes = tuple(zip(kernel, stride, padding, dilation, extra))
+        return lambda sizes: tuple(transposed_size(n, *a) for n, a in zip(sizes, axes))
     ceil = bool(attrs.get("ceil_mode", False))
-    return tuple(window_size(n, k, s, p, d, ceil) for n, k, s, p, d in zip(sizes, kernel, stride, padding, dilation))
+    axes = tuple((k, s, p, d, ceil) for k, s, p, d in zip(kernel, stride, padding, dilation))
+    return lambda sizes: tuple(window_size(n, *a) for n, a in zip(sizes, axes))
 
 
 def _product(values: Any) -> int:

@@ -68,6 +68,35 @@ def test_shortcut_matches_the_meta_kernel(func, args):
     assert [(t.shape, t.dtype) for t in got] == [(t.shape, t.dtype) for t in expected]
 
 
+def channels_last_view(*shape: int) -> torch.Tensor:
+    """A (N, H, W, C) view of a (N, C, H, W) tensor, as ConvNeXt's blocks permute it: dense, not contiguous."""
+    n, h, w, c = shape
+    return meta(n, c, h, w).permute(0, 2, 3, 1)
+
+
+# Non-contiguous inputs: the shortcut must give the kernel's layout too, since a later view depends on it.
+LAYOUT_CASES = [
+    (aten.native_layer_norm.default, (channels_last_view(2, 7, 5, 96), [96], meta(96), meta(96), 1e-6)),
+    (aten.native_layer_norm.default, (meta(2, 96, 7, 5)[:, :, :, 1:], [4], None, None, 1e-5)),  # with gaps
+    (aten.gelu.default, (channels_last_view(2, 7, 5, 96),)),
+    (aten.relu.default, (meta(2, 3, 4, 5).transpose(1, 3),)),
+    (aten.mul.Tensor, (channels_last_view(1, 3, 3, 8), 0.5)),
+    (aten.add.Tensor, (channels_last_view(1, 3, 3, 8), 1)),
+    (aten.relu_.default, (channels_last_view(1, 3, 3, 8),)),
+]
+
+
+@pytest.mark.parametrize("func, args", LAYOUT_CASES, ids=lambda c: str(c) if not isinstance(c, tuple) else "")
+def test_shortcut_gives_the_kernels_layout(func, args):
+    assert not args[0].is_contiguous()
+    expected = func(*[a.clone() if isinstance(a, torch.Tensor) and func._overloadpacket.__name__.endswith("_") else a for a in args])
+    got = meta_shortcut(func, args)
+    assert got is not None
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = got if isinstance(got, tuple) else (got,)
+    assert [(t.shape, t.stride(), t.dtype) for t in got] == [(t.shape, t.stride(), t.dtype) for t in expected]
+
+
 @pytest.mark.parametrize(
     "func, args",
     [
@@ -102,6 +131,9 @@ def test_shortcut_matches_the_meta_kernel(func, args):
         (aten.linalg_vector_norm.default, (meta(6, 49, 32), 2.0, [3], True)),  # dim out of range
         (aten.linalg_vector_norm.default, (meta(6, 49, 32),)),  # the whole tensor
         (aten.clamp.default, (meta(3, 1, 1), meta(3, 1, 1), None)),  # a tensor bound
+        (aten.relu.default, (meta(3, 1).expand(3, 4),)),  # overlapping: the kernel decides the layout
+        (aten.gelu.default, (meta(2, 8, 6)[:, ::2],)),  # gaps: the kernel decides the layout
+        (aten.mul.Tensor, (meta(4, 6).t(), meta(6, 4))),  # two tensors of different layouts
     ],
 )
 def test_shortcut_steps_aside_when_unsure(func, args):

@@ -246,7 +246,7 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
 
     def _position_parameters(self) -> None:
         # A learned temperature per head; it starts at 10.
-        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(self.num_heads, 1, 1)))
+        self.logit_scale = nn.Parameter(torch.full((self.num_heads, 1, 1), math.log(10.0)))
         self.cpb_mlp = nn.Sequential(
             nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, self.num_heads, bias=False)
         )

@@ -19,7 +19,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed"]
+__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed", "OutputTooSmall"]
 
 _aten = torch.ops.aten
 # Elementwise ops whose output has the input's shape and dtype.
@@ -58,6 +58,15 @@ _ADAPTIVE = {
     _aten.adaptive_max_pool2d.default: (2, True),
     _aten.adaptive_max_pool3d.default: (3, True),
 }
+
+
+class OutputTooSmall(RuntimeError):
+    """A convolution or pooling window is larger than its (padded) input: the kernel would fail.
+
+    Raised by `meta_shortcut()` so the input-size search fails a pass without the
+    kernel's own check, whose first call imports sympy; a caller wanting PyTorch's
+    message runs the kernel instead.
+    """
 
 
 def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
@@ -212,8 +221,10 @@ def _meta_convolution(
         sizes = [window_size(n, k, si, pi, di) for n, k, si, pi, di in zip(x.shape[2:], kernel, s, p, d)]
     if bias is not None and bias.shape[0] != channels:
         return None
-    if min(sizes) < 1 or 0 in x.shape or 0 in weight.shape:
+    if 0 in x.shape or 0 in weight.shape:
         return None
+    if min(sizes) < 1:
+        raise OutputTooSmall(f"convolution output {sizes} for input {list(x.shape)}")
     return _empty((x.shape[0], channels, *sizes), x.dtype)
 
 
@@ -267,7 +278,7 @@ def _meta_pool(func: Any, args: tuple[Any, ...]) -> Any:
         return None  # the kernel raises its own error
     sizes = [window_size(n, ki, si, pi, di, ceil) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d)]
     if min(sizes) < 1:
-        return None
+        raise OutputTooSmall(f"pooling output {sizes} for input {list(x.shape)}")
     out = _empty((*x.shape[:2], *sizes), x.dtype)
     return (out, _empty(out.shape, torch.int64)) if indices else out
 

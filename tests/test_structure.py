@@ -113,7 +113,7 @@ def test_modules_are_small_enough_to_read(name):
 
 
 def test_the_tracer_is_one_module_per_job():
-    jobs = {"build", "recorder", "collect", "dataflow", "input_range", "prediction", "diagnose", "record", "kinds", "metaops", "guard"}
+    jobs = {"build", "recorder", "collect", "dataflow", "input_range", "prediction", "layout", "diagnose", "record", "kinds", "metaops", "guard"}
     assert {n.rsplit(".", 1)[1] for n in MODULES if n.startswith("archdoc.tracing.")} == jobs
 
 

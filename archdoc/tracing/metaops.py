@@ -17,9 +17,10 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from archdoc.tracing.layout import elementwise_strides
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed", "OutputTooSmall"]
+__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed", "ShapesRefused"]
 
 _aten = torch.ops.aten
 # Elementwise ops whose output has the input's shape and dtype.
@@ -43,8 +44,12 @@ _BINARY = frozenset(
         _aten.div.Tensor, _aten.div_.Tensor, _aten.pow.Tensor_Scalar,
     }
 )
+_COMPARISONS = frozenset({_aten.ne.Tensor, _aten.eq.Tensor})  # boolean results (Swin's shift mask)
 
 
+_GATHERS = frozenset(
+    {_aten.bmm.default, _aten.mm.default, _aten.index.Tensor, _aten.roll.default, _aten.channel_shuffle.default}
+)
 # Window pooling: (op, spatial dims, returns indices too, takes dilation).
 _POOLS = {
     _aten.max_pool2d_with_indices.default: (2, True, True),
@@ -60,8 +65,9 @@ _ADAPTIVE = {
 }
 
 
-class OutputTooSmall(RuntimeError):
-    """A convolution or pooling window is larger than its (padded) input: the kernel would fail.
+class ShapesRefused(RuntimeError):
+    """The kernel would refuse these shapes: a window larger than its (padded) input, or a
+    matrix product whose inner sizes differ (a flatten feeding a linear layer of another width).
 
     Raised by `meta_shortcut()` so the input-size search fails a pass without the
     kernel's own check, whose first call imports sympy; a caller wanting PyTorch's
@@ -92,27 +98,34 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         return _meta_adaptive(func, *args)
     if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
         return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
+    if func in _GATHERS:
+        return _meta_gather(func, args)
+    if func is _aten.masked_fill.Scalar and len(args) == 3 and type(args[2]) in (int, float):
+        x, mask = args[0], args[1]
+        same = isinstance(mask, torch.Tensor) and mask.is_meta and mask.dtype == torch.bool and mask.shape == x.shape
+        return _empty(x.shape, x.dtype) if _plain(x) and same and mask.is_contiguous() else None
     x = args[0] if args else None
     in_place = func._overloadpacket.__name__.endswith("_")
     if func in _UNARY or (func in _BINARY and len(args) == 2 and type(args[1]) in (int, float)):
-        # One tensor (a float tensor with a Python number keeps its dtype): the output takes its layout.
-        if any(isinstance(a, torch.Tensor) for a in args[1:]) or not _plain(x, strided=True) or not _dense(x):
+        # One tensor (a float tensor with a Python number keeps its dtype).
+        if any(isinstance(a, torch.Tensor) for a in args[1:]) or not _plain(x, strided=True) or 0 in x.shape:
             return None
-        return x if in_place else _like(x)
-    if not _plain(x):
-        return None
-    if func in _BINARY:
-        if len(args) != 2:
-            return None
-        other = args[1]
-        if not _plain(other) or other.dtype != x.dtype:
+        return x if in_place else _strided(x.shape, elementwise_strides(x.shape, [x]), x.dtype)
+    if func in _BINARY or func in _COMPARISONS:
+        other = args[1] if len(args) == 2 else None
+        if not (_plain(x, strided=True) and _plain(other, strided=True)) or other.dtype != x.dtype:
             return None
         shape = _broadcast(x.shape, other.shape)
-        if shape is None:
+        if shape is None or 0 in shape:
             return None
         if in_place:
-            return x if shape == x.shape else None
-        return _empty(shape, x.dtype)
+            return x if shape == tuple(x.shape) else None
+        dtype = torch.bool if func in _COMPARISONS else x.dtype
+        return _strided(shape, elementwise_strides(shape, [x, other]), dtype)
+    if not _plain(x):
+        return None
+    if func is _aten._softmax.default and len(args) == 3 and args[2] is False and type(args[1]) is int:
+        return _empty(x.shape, x.dtype) if -x.dim() <= args[1] < max(x.dim(), 1) else None
     if func is _aten.mean.dim and 2 <= len(args) <= 3 and x.dim() > 0 and args[1]:  # global average pooling
         dims = _dims(args[1], x.dim())
         if dims is None:
@@ -125,8 +138,10 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         # The weight arrives transposed (not contiguous); the product is a new contiguous tensor.
         if not (_plain(mat1, strided=True) and _plain(mat2, strided=True) and mat1.dim() == mat2.dim() == 2):
             return None
-        if mat1.shape[1] != mat2.shape[0] or not (x.dtype == mat1.dtype == mat2.dtype):
+        if not (x.dtype == mat1.dtype == mat2.dtype):
             return None
+        if mat1.shape[1] != mat2.shape[0]:
+            raise ShapesRefused(f"matrix product of {list(mat1.shape)} and {list(mat2.shape)}")
         shape = (mat1.shape[0], mat2.shape[1])
         if _broadcast(x.shape, shape) != shape:
             return None
@@ -165,21 +180,35 @@ def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
-def _like(x: torch.Tensor) -> torch.Tensor:
-    """An empty tensor with the shape, dtype and layout of a dense ``x`` (what an elementwise kernel gives)."""
-    if x.is_contiguous():
+def _meta_gather(func: Any, args: tuple[Any, ...]) -> Any:
+    """Matrix products, a table indexed by one integer tensor, a roll, a channel shuffle: new contiguous tensors."""
+    x = args[0]
+    if not _plain(x, strided=True):
+        return None
+    if func in (_aten.bmm.default, _aten.mm.default) and len(args) == 2:
+        other, dims = args[1], 3 if func is _aten.bmm.default else 2
+        if not (_plain(other, strided=True) and other.dtype == x.dtype and x.dim() == other.dim() == dims):
+            return None
+        if x.shape[:-2] != other.shape[:-2] or x.shape[-1] != other.shape[-2]:
+            raise ShapesRefused(f"matrix product of {list(x.shape)} and {list(other.shape)}")
+        return _empty((*x.shape[:-1], other.shape[-1]), x.dtype)
+    if func is _aten.index.Tensor and len(args) == 2 and isinstance(args[1], (list, tuple)) and len(args[1]) == 1:
+        index = args[1][0]  # a relative-position table looked up by a precomputed index
+        if not (isinstance(index, torch.Tensor) and index.is_meta and index.dtype == torch.int64 and x.dim() >= 1):
+            return None
+        return _empty((*index.shape, *x.shape[1:]), x.dtype)
+    if func is _aten.roll.default and len(args) in (2, 3) and 0 not in x.shape:
         return _empty(x.shape, x.dtype)
-    return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+    if func is _aten.channel_shuffle.default and len(args) == 2 and type(args[1]) is int and x.dim() >= 3:
+        if args[1] > 0 and x.shape[1] % args[1] == 0 and x.is_contiguous():  # ShuffleNet's channel shuffle
+            return _empty(x.shape, x.dtype)
+    return None
 
 
-def _dense(t: torch.Tensor) -> bool:
-    """Whether ``t``'s elements fill its storage without gaps or overlaps, in some order of its dimensions."""
-    expected = 1
-    for stride, size in sorted((st, n) for n, st in zip(t.shape, t.stride()) if n != 1):
-        if stride != expected:
-            return False
-        expected *= size
-    return True
+def _strided(shape: Any, strides: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An empty meta tensor laid out by ``strides`` (the fast ``torch.empty`` when they are row-major)."""
+    out = _empty(shape, dtype)
+    return out if out.stride() == tuple(strides) else torch.empty_strided(shape, strides, dtype=dtype, device="meta")
 
 
 def _ints(values: Any, dims: int) -> tuple[int, ...] | None:
@@ -195,7 +224,9 @@ def _meta_convolution(
     x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, transposed: Any, output_padding: Any, groups: Any
 ) -> torch.Tensor | None:
     """``aten.convolution`` of plain batched meta tensors whose sizes all come out positive; else ``None``."""
-    if not (_plain(x) and _plain(weight) and x.dtype == weight.dtype) or type(groups) is not int or groups < 1:
+    # A channels-last input (ConvNeXt's, after its permuted block) gives a contiguous output on meta.
+    laid_out = _plain(x) or (_plain(x, strided=True) and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+    if not (laid_out and _plain(weight) and x.dtype == weight.dtype) or type(groups) is not int or groups < 1:
         return None
     if x.dim() < 3 or x.dim() != weight.dim() or type(transposed) is not bool:
         return None
@@ -224,7 +255,7 @@ def _meta_convolution(
     if 0 in x.shape or 0 in weight.shape:
         return None
     if min(sizes) < 1:
-        raise OutputTooSmall(f"convolution output {sizes} for input {list(x.shape)}")
+        raise ShapesRefused(f"convolution output {sizes} for input {list(x.shape)}")
     return _empty((x.shape[0], channels, *sizes), x.dtype)
 
 
@@ -278,7 +309,7 @@ def _meta_pool(func: Any, args: tuple[Any, ...]) -> Any:
         return None  # the kernel raises its own error
     sizes = [window_size(n, ki, si, pi, di, ceil) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d)]
     if min(sizes) < 1:
-        raise OutputTooSmall(f"pooling output {sizes} for input {list(x.shape)}")
+        raise ShapesRefused(f"pooling output {sizes} for input {list(x.shape)}")
     out = _empty((*x.shape[:2], *sizes), x.dtype)
     return (out, _empty(out.shape, torch.int64)) if indices else out
 
@@ -313,7 +344,9 @@ def _dims(dims: Any, ndim: int) -> set[int] | None:
 
 def _meta_cat(tensors: list[Any], dim: Any) -> Any:
     """``torch.cat`` of plain meta tensors of one dtype that agree outside ``dim``; else ``None``."""
-    if not tensors or not all(_plain(t) for t in tensors):
+    # Beyond 4-D and 5-D tensors (whose channels-last layout cat keeps), the result is contiguous
+    # whatever the inputs' layouts: a vision transformer's class token joins permuted patches.
+    if not tensors or not all(_plain(t, strided=t.dim() not in (4, 5)) for t in tensors):
         return None
     first = tensors[0]
     if first.dim() == 0 or any(t.dim() != first.dim() or t.dtype != first.dtype for t in tensors):

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import flop_registry
 
 from archdoc.shapes import InputSpec
 from archdoc.tracing.dataflow import FlowRecorder
-from archdoc.tracing.metaops import OutputTooSmall, meta_shortcut, shortcut_allowed
+from archdoc.tracing.metaops import ShapesRefused, meta_shortcut, shortcut_allowed
 from archdoc.tracing.record import Pad, Shape
 
 __all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_name"]
@@ -160,7 +160,7 @@ class Recorder(TorchDispatchMode):
                 return decomposed
         try:
             out = meta_shortcut(func, args) if shortcut_allowed(kwargs) else None
-        except OutputTooSmall:
+        except ShapesRefused:
             out = None  # the kernel fails with PyTorch's own message, which the error report quotes
         if out is None:
             try:

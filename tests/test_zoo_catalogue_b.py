@@ -18,6 +18,7 @@ from torch import nn
 
 import archdoc
 from archdoc.registry import get_entry
+from conftest import cached_trace
 from test_zoo import dispatcher_mult_adds, meta_model
 
 # name: (params, mult-adds in G at the default input, decimals published) — torchvision's weights meta.
@@ -95,7 +96,7 @@ def test_params_and_mult_adds(name):
     # MobileNetV3-Small's 0.057 stands for anything from 0.0565 to 0.0575 G (±0.9 %).
     assert round(mult_adds / 1e9, decimals) == gmacs
     assert abs(mult_adds / 1e9 - gmacs) <= max(0.005 * gmacs, 0.5 * 10**-decimals)
-    trace = archdoc.trace(name)  # not cached: each trace is read once, here
+    trace = cached_trace(name)
     assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
     # Every convolution pads (k − 1)/2 · dilation, so a k×k stride-2 layer maps n to ⌈n/2⌉ and never below 1,
     # and the pooling is adaptive: a 1×1 input runs (checked below without archdoc).

@@ -109,11 +109,15 @@ def relative_position_index(window: Sequence[int]) -> torch.Tensor:
 
 def log_spaced_coordinates(window: Sequence[int]) -> torch.Tensor:
     """V2's relative coordinates, 1 x (2Wh − 1) x (2Ww − 1) x 2: sign(Δ)·log2(1 + |8Δ/(W − 1)|)/3."""
+    # Built in plain Python, like the index above: on meta, tensor arithmetic runs PyTorch's
+    # Python references, and nothing reads these values there.
+    def scaled(delta: int, size: int) -> float:
+        d = 8 * delta / (size - 1) if size > 1 else math.nan
+        return math.copysign(math.log2(abs(d) + 1.0) / 3.0, d) if d else 0.0  # / log2(8): at most log2(9)/3 ≈ 1.06
+
     wh, ww = window
-    dh = torch.arange(-(wh - 1), wh, dtype=torch.float32) / (wh - 1)
-    dw = torch.arange(-(ww - 1), ww, dtype=torch.float32) / (ww - 1)
-    table = torch.stack(torch.meshgrid(dh, dw, indexing="ij"), dim=-1).unsqueeze(0) * 8
-    return torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0  # / log2(8): at most log2(9)/3 ≈ 1.06
+    table = [[[scaled(i, wh), scaled(j, ww)] for j in range(-(ww - 1), ww)] for i in range(-(wh - 1), wh)]
+    return torch.tensor([table], dtype=torch.float32)
 
 
 def _regions(size: int, window: int, shift: int) -> list[tuple[int, int]]:
@@ -134,7 +138,7 @@ def shift_mask(
     labels = labels.view(size[0] // window[0], window[0], size[1] // window[1], window[1])
     labels = labels.permute(0, 2, 1, 3).reshape(-1, window[0] * window[1])  # windows x L
     different = labels.unsqueeze(1) != labels.unsqueeze(2)
-    return torch.zeros_like(different, dtype=like.dtype).masked_fill(different, -100.0)
+    return torch.zeros(different.shape, dtype=like.dtype, device=like.device).masked_fill(different, -100.0)
 
 
 def shifted_window_attention(
@@ -262,7 +266,7 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
     def _qkv_bias(self) -> torch.Tensor:
         c = self.qkv.out_features // 3
         bias = self.qkv.bias
-        return torch.cat((bias[:c], torch.zeros_like(bias[c : 2 * c]), bias[2 * c :]))
+        return torch.cat((bias[:c], torch.zeros(c, dtype=bias.dtype, device=bias.device), bias[2 * c :]))  # no key bias
 
     def _logit_scale(self) -> torch.Tensor | None:
         return self.logit_scale

@@ -95,6 +95,8 @@ LAYOUT_CASES = [
     (aten.mul.Tensor, (meta(1, 12, 197, 3, 64).permute(0, 3, 1, 2, 4)[:, 0], 0.125)),  # a vision transformer's query
     (aten.mul.Tensor, (meta(96, 1, 1), meta(1, 56, 56, 96).permute(0, 3, 1, 2))),  # ConvNeXt's layer scale
     (aten.cat.default, ([meta(1, 1, 768), meta(1, 768, 196).permute(0, 2, 1)], 1)),  # class token and patches
+    (aten.cat.default, ([meta(1, 28, 28, 96)[:, i::2, j::2, :] for i in (0, 1) for j in (0, 1)], -1)),  # Swin's patch merging
+    (aten.mean.dim, (meta(1, 7, 7, 768).permute(0, 3, 1, 2), [-1, -2], True)),  # Swin's pooling after its last permute
     (aten.bmm.default, (meta(1, 197, 12, 64).permute(0, 2, 1, 3)[0], meta(64, 12, 197).permute(1, 0, 2))),  # attention
     (aten.roll.default, (meta(1, 56, 56, 96).permute(0, 3, 1, 2), [-3, -3], [2, 3])),  # Swin's shifted windows
     (aten.index.Tensor, (meta(3, 169).t(), [meta(2401, dtype=torch.int64)])),  # a relative-position table
@@ -149,6 +151,8 @@ def test_shortcut_gives_the_kernels_layout(func, args):
         (aten._softmax.default, (meta(2, 3), 2, False)),  # dim out of range
         (aten._softmax.default, (meta(2, 3).t(), 1, False)),  # another layout: the kernel decides
         (aten.masked_fill.Scalar, (meta(4, 3), meta(3, dtype=torch.bool), 1.0)),  # a broadcast mask
+        (aten.cat.default, ([meta(1, 8, 4, 4).to(memory_format=torch.channels_last)] * 2, 1)),  # the kernel keeps this layout
+        (aten.mean.dim, (meta(2, 7, 7, 8).permute(0, 3, 1, 2), [-1], True)),  # a strided result: the kernel decides
         (aten.index.Tensor, (meta(4, 3), [None, meta(2, dtype=torch.int64)])),  # not the first dimension
     ],
 )
@@ -289,8 +293,9 @@ def test_a_render_imports_neither_sympy_nor_dynamo():
         "from archdoc.render import render\n"
         "page = render('resnet18', '1x116x116', num_classes=2)\n"
         "assert '| `conv1` |' in page\n"
-        # Probes that fail (AlexNet), channels-last blocks (ConvNeXt), attention (ViT, MaxViT), a channel shuffle.
-        "for name in ('alexnet', 'convnext_tiny', 'vit_b_16', 'maxvit_t', 'shufflenet_v2_x0_5'):\n"
+        # Probes that fail (AlexNet), channels-last blocks (ConvNeXt), attention (ViT, MaxViT), a channel shuffle,
+        # shifted windows (Swin).
+        "for name in ('alexnet', 'convnext_tiny', 'vit_b_16', 'maxvit_t', 'shufflenet_v2_x0_5', 'swin_t'):\n"
         "    assert render(name).startswith('# ')\n"
         "print(sorted(m for m in ('sympy', 'torch._dynamo', 'torch._inductor') if m in sys.modules))\n"
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["elementwise_strides"]
+__all__ = ["elementwise_strides", "suggests_channels_last"]
 
 
 def elementwise_strides(shape: Sequence[int], operands: Sequence[torch.Tensor]) -> tuple[int, ...]:
@@ -92,6 +92,19 @@ def _is_contiguous(shape: Sequence[int], strides: Sequence[int], order: Sequence
         if strides[d] != expected:
             return False
         expected *= shape[d]
+    return True
+
+
+def suggests_channels_last(t: torch.Tensor) -> bool:
+    """PyTorch's ``suggest_memory_format`` test: a 4-D or 5-D tensor whose strides run like N, H, W, C."""
+    shape, strides = tuple(t.shape), t.stride()
+    if len(shape) not in (4, 5) or strides[1] == 0:
+        return False
+    low = 0
+    for d in _channels_last_order(len(shape)):
+        if shape[d] == 0 or strides[d] < low or (d == 0 and low == strides[1]):
+            return False
+        low = strides[d] * shape[d]
     return True
 
 

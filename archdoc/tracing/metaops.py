@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from archdoc.tracing.layout import elementwise_strides
+from archdoc.tracing.layout import elementwise_strides, suggests_channels_last
 from archdoc.window import transposed_size, window_size
 
 __all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed", "ShapesRefused"]
@@ -122,17 +122,18 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return x if shape == tuple(x.shape) else None
         dtype = torch.bool if func in _COMPARISONS else x.dtype
         return _strided(shape, elementwise_strides(shape, [x, other]), dtype)
-    if not _plain(x):
-        return None
-    if func is _aten._softmax.default and len(args) == 3 and args[2] is False and type(args[1]) is int:
-        return _empty(x.shape, x.dtype) if -x.dim() <= args[1] < max(x.dim(), 1) else None
-    if func is _aten.mean.dim and 2 <= len(args) <= 3 and x.dim() > 0 and args[1]:  # global average pooling
-        dims = _dims(args[1], x.dim())
+    if func is _aten.mean.dim and 2 <= len(args) <= 3 and _plain(x, strided=True) and x.dim() > 0 and args[1]:
+        dims = _dims(args[1], x.dim())  # global average pooling
         if dims is None:
             return None
         keep = len(args) == 3 and bool(args[2])
         shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keep or i not in dims]
-        return _empty(shape, x.dtype)
+        # Another layout decides the result's unless it has at most one dimension longer than 1.
+        return _empty(shape, x.dtype) if x.is_contiguous() or sum(n > 1 for n in shape) <= 1 else None
+    if not _plain(x):
+        return None
+    if func is _aten._softmax.default and len(args) == 3 and args[2] is False and type(args[1]) is int:
+        return _empty(x.shape, x.dtype) if -x.dim() <= args[1] < max(x.dim(), 1) else None
     if func is _aten.addmm.default and len(args) == 3:  # Linear: bias + input @ weight.T
         mat1, mat2 = args[1], args[2]
         # The weight arrives transposed (not contiguous); the product is a new contiguous tensor.
@@ -344,9 +345,10 @@ def _dims(dims: Any, ndim: int) -> set[int] | None:
 
 def _meta_cat(tensors: list[Any], dim: Any) -> Any:
     """``torch.cat`` of plain meta tensors of one dtype that agree outside ``dim``; else ``None``."""
-    # Beyond 4-D and 5-D tensors (whose channels-last layout cat keeps), the result is contiguous
-    # whatever the inputs' layouts: a vision transformer's class token joins permuted patches.
-    if not tensors or not all(_plain(t, strided=t.dim() not in (4, 5)) for t in tensors):
+    # The result is contiguous whatever the inputs' layouts (a vision transformer's class token
+    # joins permuted patches; Swin's patch merging joins strided slices), unless one of them is
+    # laid out channels-last, whose layout cat may keep.
+    if not tensors or not all(_plain(t, strided=True) and not suggests_channels_last(t) for t in tensors):
         return None
     first = tensors[0]
     if first.dim() == 0 or any(t.dim() != first.dim() or t.dtype != first.dtype for t in tensors):

@@ -152,7 +152,6 @@ def test_shortcut_gives_the_kernels_layout(func, args):
         (aten._softmax.default, (meta(2, 3).t(), 1, False)),  # another layout: the kernel decides
         (aten.masked_fill.Scalar, (meta(4, 3), meta(3, dtype=torch.bool), 1.0)),  # a broadcast mask
         (aten.cat.default, ([meta(1, 8, 4, 4).to(memory_format=torch.channels_last)] * 2, 1)),  # the kernel keeps this layout
-        (aten.mean.dim, (meta(2, 7, 7, 8).permute(0, 3, 1, 2), [-1], True)),  # a strided result: the kernel decides
         (aten.index.Tensor, (meta(4, 3), [None, meta(2, dtype=torch.int64)])),  # not the first dimension
     ],
 )
@@ -220,6 +219,17 @@ def test_elementwise_layouts_agree_with_the_kernels(data, shape):
         got, expected = meta_shortcut(func, args), func(*args)
         assert got is not None
         assert layout(got) == layout(expected), (func, [a.stride() for a in args if isinstance(a, torch.Tensor)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), shape=st.lists(st.integers(1, 4), min_size=2, max_size=5).map(tuple))
+def test_reduction_layouts_agree_with_the_kernels(data, shape):
+    x = data.draw(laid_out(shape))
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    keep = data.draw(st.booleans())
+    for func, args in [(aten.mean.dim, (x, [dim], keep)), (aten.linalg_vector_norm.default, (x, 2.0, [dim], keep))]:
+        got, expected = meta_shortcut(func, args), func(*args)
+        assert got is not None and layout(got) == layout(expected), (func, x.stride())
 
 
 def layout(t: torch.Tensor) -> tuple:
@@ -294,8 +304,8 @@ def test_a_render_imports_neither_sympy_nor_dynamo():
         "page = render('resnet18', '1x116x116', num_classes=2)\n"
         "assert '| `conv1` |' in page\n"
         # Probes that fail (AlexNet), channels-last blocks (ConvNeXt), attention (ViT, MaxViT), a channel shuffle,
-        # shifted windows (Swin).
-        "for name in ('alexnet', 'convnext_tiny', 'vit_b_16', 'maxvit_t', 'shufflenet_v2_x0_5', 'swin_t'):\n"
+        # shifted windows and cosine attention (Swin, Swin V2).
+        "for name in ('alexnet', 'convnext_tiny', 'vit_b_16', 'maxvit_t', 'shufflenet_v2_x0_5', 'swin_t', 'swin_v2_t'):\n"
         "    assert render(name).startswith('# ')\n"
         "print(sorted(m for m in ('sympy', 'torch._dynamo', 'torch._inductor') if m in sys.modules))\n"
     )

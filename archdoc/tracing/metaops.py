@@ -128,8 +128,7 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
             return None
         keep = len(args) == 3 and bool(args[2])
         shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keep or i not in dims]
-        # Another layout decides the result's unless it has at most one dimension longer than 1.
-        return _empty(shape, x.dtype) if x.is_contiguous() or sum(n > 1 for n in shape) <= 1 else None
+        return _empty(shape, x.dtype)  # contiguous from any layout, as PyTorch's meta reductions give
     if not _plain(x):
         return None
     if func is _aten._softmax.default and len(args) == 3 and args[2] is False and type(args[1]) is int:
@@ -277,7 +276,8 @@ def _meta_layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> An
 
 def _meta_vector_norm(x: Any, order: Any = 2, dim: Any = None, keepdim: Any = False) -> Any:
     """``linalg_vector_norm`` over some dimensions (cosine attention); ``None`` for the whole tensor."""
-    if not _plain(x) or type(order) not in (int, float) or type(keepdim) is not bool or x.dim() == 0:
+    # Any layout (Swin V2 normalises strided queries); the result is contiguous.
+    if not _plain(x, strided=True) or type(order) not in (int, float) or type(keepdim) is not bool or x.dim() == 0:
         return None
     dims = _dims(list(dim), x.dim()) if isinstance(dim, (list, tuple)) and dim else None
     if dims is None:

@@ -101,20 +101,21 @@ class SizeProbe:
             return False
         return all(t.numel() > 0 for t in tensors(out))
 
-    def minimum(self, known_good: int) -> int | None:
-        """Smallest size that runs, at most ``known_good`` (a size that must run); ``None`` if it does not."""
+    def minimum(self, known_good: int, known_bad: int = 0) -> int | None:
+        """Smallest size that runs, above ``known_bad`` (a size that failed; 0 for none) and at most
+        ``known_good`` (a size that must run); ``None`` if ``known_good`` does not."""
         if not self.runs(known_good):
             return None
-        if self.runs(1):
+        if known_bad == 0 and self.runs(1):
             return 1
-        return self.edge(good=known_good, bad=1)
+        return self._edge(good=known_good, bad=max(known_bad, 1))
 
     def maximum(self, known_good: int) -> int | None:
         """Largest size up to ``2 * known_good`` that runs, or ``None`` when ``2 * known_good`` runs."""
         ceiling = 2 * known_good
         if self.runs(ceiling):
             return None
-        return self.edge(good=known_good, bad=ceiling)
+        return self._edge(good=known_good, bad=ceiling)
 
     def smallest_above(self, limits: tuple[int, ...]) -> int | None:
         """The minimum size, searched below each of ``limits`` in turn until one runs."""
@@ -124,7 +125,7 @@ class SizeProbe:
                 return found
         return None
 
-    def edge(self, good: int, bad: int) -> int:
+    def _edge(self, good: int, bad: int) -> int:
         """Bisect between a size that runs and one that fails; the last size that runs."""
         while abs(good - bad) > 1:
             mid = (good + bad) // 2
@@ -231,9 +232,9 @@ def find_input_range(probe: SizeProbe, traced: int, prediction: Prediction | Non
     if smallest is None and probe.runs(traced) and traced > 1 and not probe.runs(traced - 1):
         smallest = traced
     if smallest is None:
-        if not probe.runs(traced):
+        smallest = probe.minimum(traced, known_bad=bad)
+        if smallest is None:
             return None, None
-        smallest = 1 if bad == 0 and probe.runs(1) else probe.edge(good=traced, bad=max(bad, 1))
     ceiling = 2 * traced
     if predict is not None and not predict(ceiling):
         guess = _first_false(predict, traced, ceiling) - 1

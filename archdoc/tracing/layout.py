@@ -24,6 +24,8 @@ def elementwise_strides(shape: Sequence[int], operands: Sequence[torch.Tensor]) 
         return ()
     if ndim == 1:
         return (1,)
+    if all(tuple(t.shape) == tuple(shape) and t.is_contiguous() for t in operands):  # the common case, decided in C++
+        return _contiguous(shape)
     strides = [_expanded(shape, t) for t in operands]
     contiguous = all(_is_contiguous(shape, s) for s in strides)
     channels_last = ndim in (4, 5) and all(_is_contiguous(shape, s, _channels_last_order(ndim)) for s in strides)

@@ -45,11 +45,11 @@ _BINARY = frozenset(
     }
 )
 _COMPARISONS = frozenset({_aten.ne.Tensor, _aten.eq.Tensor})  # boolean results (Swin's shift mask)
-
-
-_GATHERS = frozenset(
+# Ops whose result is a new contiguous tensor, whatever the inputs' layouts.
+_FRESH = frozenset(
     {_aten.bmm.default, _aten.mm.default, _aten.index.Tensor, _aten.roll.default, _aten.channel_shuffle.default}
 )
+
 # Window pooling: (op, spatial dims, returns indices too, takes dilation).
 _POOLS = {
     _aten.max_pool2d_with_indices.default: (2, True, True),
@@ -98,8 +98,8 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         return _meta_adaptive(func, *args)
     if func is _aten.cat.default and args and isinstance(args[0], (list, tuple)) and len(args) <= 2:
         return _meta_cat(list(args[0]), args[1] if len(args) == 2 else 0)
-    if func in _GATHERS:
-        return _meta_gather(func, args)
+    if func in _FRESH:
+        return _meta_fresh(func, args)
     if func is _aten.masked_fill.Scalar and len(args) == 3 and type(args[2]) in (int, float):
         x, mask = args[0], args[1]
         same = isinstance(mask, torch.Tensor) and mask.is_meta and mask.dtype == torch.bool and mask.shape == x.shape
@@ -180,7 +180,7 @@ def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
-def _meta_gather(func: Any, args: tuple[Any, ...]) -> Any:
+def _meta_fresh(func: Any, args: tuple[Any, ...]) -> Any:
     """Matrix products, a table indexed by one integer tensor, a roll, a channel shuffle: new contiguous tensors."""
     x = args[0]
     if not _plain(x, strided=True):
@@ -206,9 +206,8 @@ def _meta_gather(func: Any, args: tuple[Any, ...]) -> Any:
 
 
 def _strided(shape: Any, strides: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """An empty meta tensor laid out by ``strides`` (the fast ``torch.empty`` when they are row-major)."""
-    out = _empty(shape, dtype)
-    return out if out.stride() == tuple(strides) else torch.empty_strided(shape, strides, dtype=dtype, device="meta")
+    """An empty meta tensor laid out by ``strides`` (a C++ kernel, as fast as ``torch.empty``)."""
+    return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
 
 
 def _ints(values: Any, dims: int) -> tuple[int, ...] | None:

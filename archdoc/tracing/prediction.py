@@ -17,6 +17,7 @@ predicted edge with real passes).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ _PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
 _FLATTENS = frozenset({"flatten", "view", "reshape"})
 _REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
 _ERRORS = (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError)
+
 
 class _Unpredictable(Exception):
     """The graph holds a step the prediction cannot follow."""
@@ -80,7 +82,7 @@ class Prediction:
                     if min(out) < 1:
                         return False
                     sizes[name] = out
-                elif action == "flatten" and param[0] * _product(first) != param[1]:
+                elif action == "flatten" and param[0] * math.prod(first) != param[1]:
                     return False  # the linear layer after it has a fixed width
         except _ERRORS:
             return False
@@ -132,7 +134,7 @@ class Prediction:
         if (node.target in _FLATTENS or module == LayerKind.FLATTEN) and len(shape) == 2:
             if not self._feeds_linear(node.name):
                 raise _Unpredictable(node.name)
-            return None, "flatten", (shape[1] // max(1, _product(source[a] for a in axes)), shape[1])
+            return None, "flatten", (shape[1] // max(1, math.prod(source[a] for a in axes)), shape[1])
         if len(shape) == len(source) and sorted(shape) == sorted(source):
             return _permuted(source, shape, axes), "keep", None
         raise _Unpredictable(node.name)
@@ -197,10 +199,3 @@ def _window(layer: Layer, dims: int) -> Any:
     ceil = bool(attrs.get("ceil_mode", False))
     axes = tuple((k, s, p, d, ceil) for k, s, p, d in zip(kernel, stride, padding, dilation))
     return lambda sizes: tuple(window_size(n, *a) for n, a in zip(sizes, axes))
-
-
-def _product(values: Any) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import fcntl
 import hashlib
 import os
 import pickle
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-# Traces made in this test run, shared by the xdist workers through one directory
-# (each worker would otherwise trace the whole zoo again). Made fresh for every run.
+# Traces and oracle figures made in this test run, shared by the xdist workers through one
+# directory (each worker would otherwise trace the whole zoo again). Made fresh for every run.
 _TRACES: Path | None = None
 
 
@@ -60,23 +60,37 @@ def golden(request: pytest.FixtureRequest):
 
 def cached_trace(name: str, input_size: str | None = None, **kwargs):
     """One trace per configuration for the whole session (each worker's), however it is asked for."""
-    return _cached_trace(name, input_size, tuple(sorted(kwargs.items())))
-
-
-@functools.lru_cache(maxsize=None)
-def _cached_trace(name: str, input_size: str | None, kwargs: tuple):
     import archdoc
 
-    key = hashlib.sha256(repr((name, input_size, kwargs)).encode()).hexdigest()[:20]
-    path = _TRACES / f"{key}.pickle" if _TRACES else None
-    if path is not None and path.exists():
-        return pickle.loads(path.read_bytes())
-    trace = archdoc.trace(name, input_size, **dict(kwargs))
-    if path is not None:
+    kwargs_key = tuple(sorted(kwargs.items()))
+    return shared("trace", (name, input_size, kwargs_key), lambda: archdoc.trace(name, input_size, **kwargs))
+
+
+_MEMO: dict[tuple, object] = {}
+
+
+def shared(kind: str, key: tuple, compute):
+    """``compute()``, once per test run for all xdist workers (``key`` names the value within ``kind``)."""
+    if (kind, key) not in _MEMO:
+        _MEMO[kind, key] = _computed_once(kind, key, compute)
+    return _MEMO[kind, key]
+
+
+def _computed_once(kind: str, key: tuple, compute):
+    if _TRACES is None:
+        return compute()
+    digest = hashlib.sha256(repr((kind, key)).encode()).hexdigest()[:20]
+    path = _TRACES / f"{kind}-{digest}.pickle"
+    # One worker computes while the other waits on the lock, then reads the result.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        value = compute()
         partial = path.with_suffix(f".{os.getpid()}")
-        partial.write_bytes(pickle.dumps(trace))
-        partial.replace(path)  # atomic: another worker reads a whole trace or none
-    return trace
+        partial.write_bytes(pickle.dumps(value))
+        partial.replace(path)  # atomic: a reader gets a whole value or none
+        return value
 
 
 class MermaidParser:

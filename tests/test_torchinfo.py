@@ -17,35 +17,14 @@ from torch import nn
 
 import archdoc
 from archdoc.page import torchinfo_mult_adds
-from archdoc.registry import get_entry
 from archdoc.table import own_params, render_table
 from conftest import cached_trace
-
-
-def torchinfo_rows(model: nn.Module, size: tuple[int, ...]) -> tuple[list[tuple], torchinfo.model_statistics.ModelStatistics]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = torchinfo.summary(model, (1, *size), device="meta", verbose=0, depth=100)
-    rows = []
-    lifted: list[int] = []  # depths of list containers that never ran, whose rows torchinfo adds
-    for r in stats.summary_list:
-        while lifted and r.depth <= lifted[-1]:
-            lifted.pop()
-        if r.class_name in ("ModuleList", "ModuleDict") and not r.output_size:
-            # Known torchinfo behaviour: a ModuleList that forward iterates (and never calls) gets a
-            # row, and the calls inside it are nested one level deeper. archdoc's table follows the calls.
-            lifted.append(r.depth)
-            continue
-        rows.append((r.class_name, r.depth - len(lifted), tuple(r.output_size), r.num_params, r.leftover_params()))
-    return rows, stats
+from oracles import torchinfo_rows, zoo_oracle
 
 
 @pytest.mark.parametrize("name", archdoc.list_models())
 def test_every_row_agrees_with_torchinfo(name):
-    entry = get_entry(name)
-    with torch.device("meta"):
-        model = archdoc.get_model(name).eval()
-    theirs, stats = torchinfo_rows(model, entry.default_input)
+    theirs = zoo_oracle(name).rows
     trace = cached_trace(name)
     own = own_params(trace.layers)
     ours = [
@@ -53,7 +32,7 @@ def test_every_row_agrees_with_torchinfo(name):
         for layer in trace.layers
     ]
     assert ours == theirs
-    assert (trace.total_params, torchinfo_mult_adds(trace)) == (stats.total_params, stats.total_mult_adds)
+    assert (trace.total_params, torchinfo_mult_adds(trace)) == (zoo_oracle(name).torchinfo_params, zoo_oracle(name).torchinfo_mult_adds)
 
 
 class Tied(nn.Module):

@@ -12,11 +12,11 @@ import inspect
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 import archdoc
 from archdoc.registry import get_entry
 from conftest import cached_trace
+from oracles import dispatcher_mult_adds, meta_model, zoo_oracle
 
 # name: (params, mult-adds in G at the default input, rounding digits) — torchvision docs unless noted.
 PUBLISHED = {
@@ -41,19 +41,6 @@ PUBLISHED = {
 }
 
 
-def meta_model(name: str, **kwargs) -> torch.nn.Module:
-    """Build a zoo model on the meta device (no weights), in eval mode."""
-    with torch.device("meta"):
-        return archdoc.get_model(name, **kwargs).eval()
-
-
-def dispatcher_mult_adds(model: torch.nn.Module, input_size: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """Mult-adds counted by PyTorch's dispatcher (independently of archdoc.trace) and the output shape."""
-    with FlopCounterMode(display=False) as counter:
-        out = model(torch.empty(1, *input_size, device="meta"))
-    return counter.get_total_flops() // 2, tuple(out.shape)
-
-
 def test_every_registered_model_has_a_published_figure():
     from test_zoo_catalogue_a import PUBLISHED as ZOO_A  # Inception v3, DenseNet, SqueezeNet, ShuffleNet V2, MNASNet
     from test_zoo_catalogue_b import PUBLISHED as ZOO_B  # MobileNet V2/V3, EfficientNet, EfficientNetV2
@@ -67,12 +54,11 @@ def test_every_registered_model_has_a_published_figure():
 def test_params_and_mult_adds(name):
     params, gmacs, digits = PUBLISHED[name]
     entry = get_entry(name)
-    model = meta_model(name)
-    assert all(p.is_meta for p in model.parameters())
-    assert sum(p.numel() for p in model.parameters()) == params
-    mult_adds, out_shape = dispatcher_mult_adds(model, entry.default_input)
+    counted = zoo_oracle(name)
+    assert counted.params == params
+    mult_adds = counted.mult_adds
     classes = inspect.signature(entry.builder).parameters["num_classes"].default
-    assert out_shape == (1, classes)
+    assert counted.output_shape == (1, classes)
     if gmacs is not None:
         assert round(mult_adds / 1e9, digits) == gmacs
     # The tracer reports the same figures.

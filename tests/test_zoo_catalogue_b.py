@@ -10,7 +10,6 @@ Expected numbers come from outside this code:
 
 from __future__ import annotations
 
-import functools
 
 import pytest
 import torch
@@ -19,7 +18,7 @@ from torch import nn
 import archdoc
 from archdoc.registry import get_entry
 from conftest import cached_trace
-from test_zoo import dispatcher_mult_adds, meta_model
+from oracles import dispatcher_mult_adds, meta_model, zoo_oracle
 
 # name: (params, mult-adds in G at the default input, decimals published) — torchvision's weights meta.
 PUBLISHED = {
@@ -61,15 +60,6 @@ CROP = {
 DOCUMENTED_MIN = {name: 33 if name.startswith("efficientnet_v2") else 1 for name in PUBLISHED}
 
 
-@functools.lru_cache(maxsize=None)
-def default_count(name: str) -> tuple[int, int, tuple[int, ...]]:
-    """Params, dispatcher mult-adds and output shape at the builder's default input (cached)."""
-    model = meta_model(name)
-    assert all(p.is_meta for p in model.parameters())
-    mult_adds, out_shape = dispatcher_mult_adds(model, get_entry(name).default_input)
-    return sum(p.numel() for p in model.parameters()), mult_adds, out_shape
-
-
 def stage_outputs(model: nn.Module, size: int) -> list[tuple[int, int]]:
     """(channels, side) after each child of ``model.features``, by forward hooks on meta."""
     shapes: list[tuple[int, int]] = []
@@ -89,9 +79,10 @@ def stage_outputs(model: nn.Module, size: int) -> list[tuple[int, int]]:
 def test_params_and_mult_adds(name):
     params, gmacs, decimals = PUBLISHED[name]
     assert get_entry(name).default_input == (3, CROP[name], CROP[name])
-    counted_params, mult_adds, out_shape = default_count(name)
-    assert counted_params == params
-    assert out_shape == (1, 1000)
+    counted = zoo_oracle(name)
+    mult_adds = counted.mult_adds
+    assert counted.params == params
+    assert counted.output_shape == (1, 1000)
     # Equal to the published figure at its precision, and within 0.5 % of it, or of its rounding:
     # MobileNetV3-Small's 0.057 stands for anything from 0.0565 to 0.0575 G (±0.9 %).
     assert round(mult_adds / 1e9, decimals) == gmacs
@@ -131,7 +122,7 @@ def test_mobilenet_v3_small_mult_adds_by_hand():
         total += after * after * exp * out  # linear 1×1 projection
     total += 7 * 7 * 96 * 576 + 576 * 1024 + 1024 * 1000  # 1×1 to 576, then the two NBN layers
     assert total == 56_510_400
-    assert default_count("mobilenet_v3_small")[1] == total  # the trace's count equals it (above)
+    assert zoo_oracle("mobilenet_v3_small").mult_adds == total  # the trace's count equals it (above)
 
 
 def test_efficientnet_b2_at_the_papers_resolution():

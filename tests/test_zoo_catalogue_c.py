@@ -19,7 +19,7 @@ from archdoc.registry import get_entry
 from archdoc.zoo.regnet import CONFIGS as REGNET_CONFIGS
 from archdoc.zoo.resnet import BasicBlock
 from conftest import cached_trace
-from test_zoo import dispatcher_mult_adds, meta_model
+from oracles import meta_model, zoo_oracle
 
 # name: (params, mult-adds in G at the default input), torchvision's weights meta (IMAGENET1K_V1;
 # RegNetY-128GF: IMAGENET1K_SWAG_E2E_V1, its default weights, evaluated at 384×384).
@@ -66,11 +66,10 @@ def test_params_and_mult_adds(name):
     params, gmacs = PUBLISHED[name]
     entry = get_entry(name)
     assert entry.default_input == (3, CROP[name], CROP[name])
-    model = default_model(name)
-    assert all(p.is_meta for p in model.parameters())  # RegNetY-128GF too: no 2.6 GB allocated
-    assert sum(p.numel() for p in model.parameters()) == params
-    mult_adds, out_shape = dispatcher_mult_adds(model, entry.default_input)
-    assert out_shape == (1, 1000)
+    counted = zoo_oracle(name)  # built on meta: RegNetY-128GF too, no 2.6 GB allocated
+    assert counted.params == params
+    mult_adds = counted.mult_adds
+    assert counted.output_shape == (1, 1000)
     assert abs(mult_adds / 1e9 - gmacs) <= 0.005 * gmacs
     trace = cached_trace(name)
     assert (trace.total_params, trace.mult_adds) == (params, mult_adds)

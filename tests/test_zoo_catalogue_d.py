@@ -22,6 +22,7 @@ from archdoc.registry import get_entry
 from archdoc.zoo import swin_transformer, vision_transformer
 from archdoc.zoo.layers import StochasticDepth
 from conftest import cached_trace
+from oracles import dispatcher_mult_adds, meta_model, zoo_oracle
 
 # name: (params, GMACs at the default input) from torchvision's weights metadata (ImageNet-1K, V1 weights
 # unless noted).
@@ -69,35 +70,20 @@ DISPLAY_NAMES = {
 }
 
 
-def meta_model(name: str, **kwargs) -> nn.Module:
-    """Build a zoo model on the meta device (no weights), in eval mode."""
-    with torch.device("meta"):
-        return archdoc.get_model(name, **kwargs).eval()
-
-
-def dispatcher_mult_adds(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """Mult-adds counted by PyTorch's FlopCounterMode (independently of archdoc.trace) and the output shape."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        out = model(torch.empty(1, *input_size, device="meta"))
-    return counter.get_total_flops() // 2, tuple(out.shape)
-
-
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_params_and_mult_adds(name):
     params, gmacs = PUBLISHED[name]
-    entry = get_entry(name)
-    model = meta_model(name)
-    assert all(t.is_meta for t in [*model.parameters(), *model.buffers()])
-    assert sum(p.numel() for p in model.parameters()) == params
-    mult_adds, out_shape = dispatcher_mult_adds(model, entry.default_input)
-    assert out_shape == (1, 1000)
+    counted = zoo_oracle(name)
+    assert counted.params == params
+    mult_adds = counted.mult_adds
+    assert counted.output_shape == (1, 1000)
     assert round(mult_adds / 1e9, 3) == gmacs  # torchvision publishes 3 decimals
     trace = cached_trace(name)
     assert (trace.total_params, trace.mult_adds) == (params, mult_adds)
     # The recorded dataflow holds the residual additions the diagrams draw.
     assert any(node.target == "add" and len(node.inputs) == 2 for node in trace.dataflow)
-    rates = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
     if name in DROP_PATH:
+        rates = [m.p for m in meta_model(name).modules() if isinstance(m, StochasticDepth)]
         # Linear in depth: 0 at the first block, the paper's rate at the last.
         assert (rates[0], rates[-1]) == (0.0, pytest.approx(DROP_PATH[name]))
 

@@ -191,6 +191,9 @@ class _SkipRandomInit(TorchFunctionMode):
             nn.init.normal_,
             nn.init.uniform_,
             nn.init.trunc_normal_,
+            # Linear's and the convolutions' default: skipped whole, it would first
+            # work out the fan-in through a dozen tensor calls, each seen by the modes.
+            nn.init.kaiming_uniform_,
         }
     )
 

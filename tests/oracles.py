@@ -1,0 +1,102 @@
+"""Figures for zoo models from outside archdoc: PyTorch's dispatcher and torchinfo, on meta.
+
+The models are built here with PyTorch's own ``torch.device("meta")``, not with archdoc's
+builder, and counted without archdoc's tracer:
+- ``FlopCounterMode`` counts what the dispatcher runs (its FLOPs are 2 per multiply-add);
+- torchinfo 1.8 walks the module tree with its own hooks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+import torchinfo
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
+
+import archdoc
+from archdoc.registry import get_entry
+from conftest import shared
+
+# In-place initialisers: on meta there are no values to fill, so running them changes nothing
+# but the time a build takes (PyTorch runs their meta versions in Python).
+_INITIALISERS = frozenset(
+    {"normal_", "uniform_", "trunc_normal_", "kaiming_normal_", "kaiming_uniform_", "xavier_normal_",
+     "xavier_uniform_", "orthogonal_", "constant_", "zeros_", "ones_", "fill_", "zero_"}
+)
+
+
+class _SkipInitialisers(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        target = args[0] if args else kwargs.get("tensor")
+        if getattr(func, "__name__", "") in _INITIALISERS and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
+def meta_model(name: str, **kwargs) -> nn.Module:
+    """Build a zoo model on the meta device (no weights, initialisers skipped), in eval mode."""
+    with torch.device("meta"), _SkipInitialisers():
+        return archdoc.get_model(name, **kwargs).eval()
+
+
+def dispatcher_mult_adds(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """Mult-adds counted by PyTorch's dispatcher (independently of archdoc.trace) and the output shape."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        out = model(torch.empty(1, *input_size, device="meta"))
+    return counter.get_total_flops() // 2, tuple(out.shape)
+
+
+def torchinfo_rows(model: nn.Module, size: tuple[int, ...]) -> tuple[list[tuple], torchinfo.model_statistics.ModelStatistics]:
+    """torchinfo's rows (class, depth, output shape, params, params outside children) and statistics."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = torchinfo.summary(model, (1, *size), device="meta", verbose=0, depth=100)
+    rows = []
+    lifted: list[int] = []  # depths of list containers that never ran, whose rows torchinfo adds
+    for r in stats.summary_list:
+        while lifted and r.depth <= lifted[-1]:
+            lifted.pop()
+        if r.class_name in ("ModuleList", "ModuleDict") and not r.output_size:
+            # Known torchinfo behaviour: a ModuleList that forward iterates (and never calls) gets a
+            # row, and the calls inside it are nested one level deeper. archdoc's table follows the calls.
+            lifted.append(r.depth)
+            continue
+        rows.append((r.class_name, r.depth - len(lifted), tuple(r.output_size), r.num_params, r.leftover_params()))
+    return rows, stats
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """A zoo model at its default input, counted from outside archdoc."""
+
+    params: int  # the meta build's parameters, each tensor once
+    mult_adds: int  # the dispatcher's
+    output_shape: tuple[int, ...]
+    rows: list[tuple]  # torchinfo's, as torchinfo_rows gives them
+    torchinfo_params: int
+    torchinfo_mult_adds: int
+
+
+def zoo_oracle(name: str) -> Oracle:
+    """The figures for ``name``, from one meta build and one torchinfo summary under the flop counter."""
+    return shared("oracle", (name,), lambda: _count(name))
+
+
+def _count(name: str) -> Oracle:
+    model = meta_model(name)
+    assert all(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    with FlopCounterMode(display=False) as counter:
+        rows, stats = torchinfo_rows(model, get_entry(name).default_input)
+    return Oracle(
+        params=sum(p.numel() for p in model.parameters()),
+        mult_adds=counter.get_total_flops() // 2,
+        output_shape=tuple(stats.summary_list[0].output_size),  # the model's own row
+        rows=rows,
+        torchinfo_params=stats.total_params,
+        torchinfo_mult_adds=stats.total_mult_adds,
+    )

@@ -233,3 +233,26 @@ def test_accepted_input_range(name, low, high):
     trace = cached_trace(name)
     assert trace.minimum_input == (low, low)
     assert trace.maximum_input == (None if high is None else (high, high))
+
+
+def test_the_dispatcher_count_agrees_with_pytorchs_flop_counter():
+    """oracles.DispatcherCount is FlopCounterMode without its decompositions: same totals."""
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archdoc.zoo.vision_transformer import MultiheadSelfAttention
+    from oracles import DispatcherCount
+
+    cases = [
+        (meta_model("lenet5"), (1, 1, 32, 32)),
+        (meta_model("mobilenet_v3_small"), (1, 3, 224, 224)),  # depthwise, squeeze-excitation, hardswish
+        (meta_model("shufflenet_v2_x0_5"), (1, 3, 224, 224)),  # channel shuffle
+        (MultiheadSelfAttention(16, 2).to("meta").eval(), (1, 5, 16)),  # scaled dot-product attention
+        (nn.TransformerEncoderLayer(16, 2, 32, batch_first=True).to("meta").eval(), (2, 5, 16)),
+    ]
+    for model, size in cases:
+        with FlopCounterMode(display=False) as theirs, torch.no_grad():
+            model(torch.empty(size, device="meta"))
+        with DispatcherCount() as ours, torch.no_grad():
+            model(torch.empty(size, device="meta"))
+        assert ours.mult_adds == theirs.get_total_flops() // 2 > 0

@@ -45,18 +45,49 @@ def _counts(module: nn.Module, name: str, holders: dict[int, list[str]]) -> tupl
     )
 
 
+def _subtree_counts(model: nn.Module, holders: dict[int, list[str]]) -> dict[str, tuple[int, int, int, int]]:
+    """`_counts` for every module of ``model`` by qualified name, in one pass over its parameters.
+
+    A parameter belongs to the subtree of every prefix of every name holding it, once each;
+    asking each module for its ``parameters()`` instead walks a deep tree once per level.
+    """
+    totals: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    for module in model.modules():
+        for param in module._parameters.values():
+            if param is None or id(param) in seen:
+                continue
+            seen.add(id(param))
+            held_by = holders[id(param)]
+            prefixes = {""}
+            for holder in held_by:
+                parts = holder.split(".") if holder else []
+                prefixes.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            n = param.numel()
+            for prefix in prefixes:
+                inside = prefix == "" or all(h == prefix or h.startswith(prefix + ".") for h in held_by)
+                total = totals.setdefault(prefix, [0, 0, 0, 0])
+                total[0] += n
+                total[1] += n if param.requires_grad else 0
+                total[2] += 0 if inside else n
+                total[3] += n * param.element_size()
+    return {name: (a, b, c, d) for name, (a, b, c, d) in totals.items()}
+
+
 def collect_layers(model: nn.Module, calls: list[Call], holders: dict[int, list[str]]) -> tuple[Layer, ...]:
     """One [`Layer`][archdoc.tracing.Layer] per recorded call, in call order; ``holders`` is `owners()` of ``model``."""
     names: dict[int, str] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), name)
+    subtrees = _subtree_counts(model, holders)
     counted: dict[int, tuple[int, int, int, int]] = {}  # a module called again has the same counts
     layers = []
     for call in calls:
         module = call.module
         name = names.get(id(module), "?")
         if id(module) not in counted:
-            counted[id(module)] = _counts(module, name, holders)
+            # A module outside the model's tree (made in forward) is counted on its own.
+            counted[id(module)] = subtrees.get(name, (0, 0, 0, 0)) if id(module) in names else _counts(module, name, holders)
         params, trainable, shared, size = counted[id(module)]
         layers.append(
             Layer(

@@ -323,21 +323,35 @@ def test_models_section_placeholder_may_be_nested():
 
 @pytest.mark.slow
 def test_mkdocs_command_line_builds_strictly(tmp_path):
-    """The plugin through the real `mkdocs build --strict` command, as a project runs it."""
-    config = lenet_project(tmp_path)
+    """The plugin through the real `mkdocs build --strict` command, as a project runs it.
+
+    There, with no other thread in the process, two forked workers trace the zoo models
+    while the pages are made; the pages are those of a build that traces in its own process.
+    """
+    models = "[lenet5, alexnet, squeezenet1_1, {name: alexnet, input: 3x63x63, classes: 2}]"
+    config = lenet_project(tmp_path, f"  - archdoc:\n      workers: 2\n      models: {models}\n")
     env = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(tmp_path / "site")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-v", "-f", str(config), "-d", str(tmp_path / "site")],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "site" / "models" / "lenet5" / "index.html").exists()
-    bad = project(tmp_path / "bad", "  - archdoc:\n      models: [resnet19]\n") if (tmp_path / "bad").mkdir() is None else None
+    assert "archdoc: 4 of 4 models traced by 2 worker processes" in result.stderr
+    (tmp_path / "one").mkdir()
+    alone = lenet_project(tmp_path / "one", f"  - archdoc:\n      workers: 1\n      models: {models}\n")
+    build(alone, tmp_path / "one" / "site")
+    pages = ["lenet5", "alexnet", "squeezenet1_1", "alexnet-3x63x63-2-classes"]
+    for page in pages:
+        forked = (tmp_path / "site" / "models" / page / "index.html").read_text(encoding="utf-8")
+        assert forked == (tmp_path / "one" / "site" / "models" / page / "index.html").read_text(encoding="utf-8"), page
+    # A model that fails in a worker is traced again by the build itself, which names it as ever.
+    (tmp_path / "bad").mkdir()
+    bad = project(tmp_path / "bad", "  - archdoc:\n      workers: 2\n      models: [lenet5, alexnet, squeezenet1_1, {name: alexnet, input: 3x62x62}]\n")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(bad), "-d", str(tmp_path / "bad" / "site")],
         capture_output=True, text=True, env=env, timeout=300,
     )
-    assert result.returncode != 0 and "models[0] (resnet19): unknown model 'resnet19'" in result.stderr
+    assert result.returncode != 0 and "models[3] (alexnet): input 3x62x62 is too small" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -34,6 +34,7 @@ from mkdocs.utils import get_relative_url
 
 from archdoc.errors import ArchdocError
 from archdoc.request import SiteEntry, parse_site_entries
+from archdoc.site.ahead import TracesAhead, available_workers
 from archdoc.site.overview import family_title, overview_row, render_overview
 
 __all__ = ["ArchdocPlugin", "ArchdocPluginConfig"]
@@ -73,6 +74,8 @@ class ArchdocPluginConfig(base.Config):
     """Packages (e.g. ``timm``) that import paths in ``models:`` may name besides the project's own code."""
     timeout = c.Type((int, float), default=600)
     """Seconds a model's code may run while it is traced (0: no limit)."""
+    workers = c.Optional(c.Type(int))
+    """Processes that trace zoo models while pages are made (default: one per CPU; 0 or 1: none)."""
 
 
 class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
@@ -172,20 +175,23 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         groups: dict[str, list[dict[str, str]]] = {}
         overview_url = File.generated(config, f"{self.directory}/index.md", content="").url
         self.rows = []
-        for entry in self.entries:
-            result = self._trace(entry)
-            uri = f"{self.directory}/{entry.slug}.md"
-            if files.get_file_from_path(uri) is not None:
-                raise PluginError(f"archdoc: {entry.label}: docs/{uri} exists; generated pages are never stored in docs/")
-            title = entry.title or result.display_name
-            text = self._page(entry, result, title, template_dirs)
-            page_file = File.generated(config, uri, content=text)
-            files.append(page_file)
-            self.pages[uri] = entry
-            self.rows += [(page_file.url, anchor, name, what) for anchor, name, what in _searchable_rows(result)]
-            rows.append(overview_row(result, title, f"{entry.slug}.md"))
-            urls.append(get_relative_url(page_file.url, overview_url))
-            groups.setdefault(family_title(result), []).append({title: uri})
+        workers = available_workers(self.config.workers)
+        with TracesAhead([e.request for e in self.entries], self.config.timeout or None, workers) as ahead:
+            for entry in self.entries:
+                result = self._trace(entry, ahead)
+                uri = f"{self.directory}/{entry.slug}.md"
+                if files.get_file_from_path(uri) is not None:
+                    raise PluginError(f"archdoc: {entry.label}: docs/{uri} exists; generated pages are never stored in docs/")
+                title = entry.title or result.display_name
+                text = self._page(entry, result, title, template_dirs)
+                page_file = File.generated(config, uri, content=text)
+                files.append(page_file)
+                self.pages[uri] = entry
+                self.rows += [(page_file.url, anchor, name, what) for anchor, name, what in _searchable_rows(result)]
+                rows.append(overview_row(result, title, f"{entry.slug}.md"))
+                urls.append(get_relative_url(page_file.url, overview_url))
+                groups.setdefault(family_title(result), []).append({title: uri})
+        log.debug(f"archdoc: {ahead.made} of {len(self.entries)} models traced by {workers} worker processes")
         section: list[Any] = []
         if self.config.overview:
             uri = f"{self.directory}/index.md"
@@ -200,9 +206,13 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         config.nav = _with_section(config.nav, files, self.config.section, section, set(self.pages) | {f"{self.directory}/index.md"})
         return files
 
-    def _trace(self, entry: SiteEntry) -> Any:
+    def _trace(self, entry: SiteEntry, ahead: TracesAhead) -> Any:
         request = entry.request
         if request.label not in self.traces:
+            made = ahead.take(request.label)
+            if made is not None:
+                self.traces[request.label] = made
+                return made
             try:
                 self.traces[request.label] = request.trace(timeout=self.config.timeout or None)
             except ArchdocError as exc:

@@ -1,0 +1,104 @@
+"""Trace a site's zoo models ahead of its pages, on every CPU.
+
+Tracing is about half of a zoo site's build, and each model's trace is independent
+of the others. Before the plugin makes its pages, the zoo models among its entries
+are traced in forked worker processes, one model at a time per process, and their
+traces come back pickled. The pages are then made in order from those traces, so
+the site is the same byte for byte as one traced in a single process.
+
+Only what is safe to fork is sent: registry models on meta, from a process with no
+other Python thread (``mkdocs serve`` has its server's threads; a fork would copy
+their locks in whatever state they hold). A model that fails in a worker, and any
+other entry (a project's own model by import path, a real device), is traced by the
+plugin itself, so errors read exactly as they would without workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from archdoc.errors import ArchdocError
+from archdoc.registry import get_entry
+from archdoc.request import ModelRequest
+
+__all__ = ["TracesAhead", "available_workers"]
+
+# Below this many models, starting the workers costs more than it saves.
+_WORTH_IT = 4
+
+
+def available_workers(wanted: int | None = None) -> int:
+    """How many worker processes may trace: ``wanted``, by default one per CPU this process may
+    use (at most 8), and 0 where forking is unsafe (not Linux, or other threads running)."""
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return 0
+    return max(wanted, 0) if wanted is not None else min(len(os.sched_getaffinity(0)), 8)
+
+
+def _forkable(request: ModelRequest) -> bool:
+    if request.device != "meta":
+        return False
+    try:
+        get_entry(request.model)
+    except ArchdocError:
+        return False  # an import path or an unknown name: the plugin reports it
+    return True
+
+
+def _trace_or_none(request: ModelRequest, timeout: float | None) -> Any:
+    try:
+        return request.trace(timeout=timeout)
+    except BaseException:  # noqa: BLE001  (the plugin traces it again and reports the error itself)
+        return None
+
+
+class TracesAhead:
+    """Traces of the zoo models among ``requests``, made by ``workers`` forked processes while the caller goes on.
+
+    The caller asks for each trace in the order of ``requests`` (`take`), rendering
+    one page while the workers trace the next models. With fewer than two workers, or
+    few models, no process is started and every `take` gives ``None``. Use it as a
+    context manager: leaving it stops the workers.
+    """
+
+    def __init__(self, requests: list[ModelRequest], timeout: float | None, workers: int) -> None:
+        todo = list({r.label: r for r in requests if _forkable(r)}.values())
+        self._labels = [r.label for r in todo]
+        self._ready: dict[str, Any] = {}
+        self.made = 0  # traces the workers handed back
+        self._pool: ProcessPoolExecutor | None = None
+        self._results: Any = iter(())
+        if workers >= 2 and len(todo) >= _WORTH_IT:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
+            self._results = self._pool.map(_trace_or_none, todo, [timeout] * len(todo))
+
+    def take(self, label: str) -> Any:
+        """The trace for ``label`` once a worker has made it, or ``None`` (not sent, or it failed there)."""
+        if label not in self._labels:
+            return self._ready.pop(label, None)
+        try:
+            while label not in self._ready:
+                self._ready[self._labels.pop(0)] = next(self._results)
+        except Exception:  # noqa: BLE001  (a worker died or a trace would not pickle: the caller traces the rest)
+            self._labels = []
+            self.close()
+        result = self._ready.pop(label, None)
+        self.made += result is not None
+        return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> TracesAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -27,6 +27,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(_TRACES, ignore_errors=True))
 
 
+# The longest files first (scripts/test hands out whole files, in this order): the worker that
+# takes the browser tests starts them at once while the other runs the rest. The zoo-wide files
+# come before the diagram test, which then finds every zoo trace made.
+LONGEST_FIRST = ["test_browser.py", "test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:  # noqa: ANN001  (an xdist hook: runs in the controller)
     node.workerinput["archdoc_traces"] = str(_TRACES)

@@ -433,3 +433,29 @@ def test_deep_diagrams_use_the_raised_limits():
     assert default.edges <= MAX_EDGES and len(default.text) <= MAX_TEXT
     assert "Residual ×200" in default.text and default.notes  # collapsed, and the page says so
     assert MAX_EDGES < raised.edges <= MERMAID_LIMITS[0] and len(raised.text) <= MERMAID_LIMITS[1] and not raised.notes
+
+
+def test_deferred_blocks_come_back_as_markdown_would_show_them():
+    """The site keeps its large HTML blocks out of Markdown: converting the page with them swapped
+    for comments, then putting them back, gives the elements, attributes and text Markdown gives
+    for the page itself (Markdown only adds line breaks between the tags of a nested block)."""
+    import markdown
+
+    from archdoc.diagram.section import structure_section
+    from archdoc.page import render_page
+    from archdoc.site.deferred import defer_blocks, restore_blocks
+
+    trace = cached_trace("resnet18", "1x116x116", num_classes=2)
+    page = render_page(trace, diagrams=structure_section(trace, 0, interactive=True), site=True)
+    extensions = ["tables", "footnotes", "admonition", "attr_list", "md_in_html", "toc"]
+    deferred, blocks = defer_blocks(page)
+    # The two kinds of BasicBlock and the whole network, the summary table, the arithmetic inside its collapsible.
+    assert [b.split('"')[1] for b in blocks] == ["archdoc-diagram"] * 3 + ["archdoc-summary", "archdoc-arithmetic"]
+    assert len(deferred) < len(page) / 3
+
+    def tags(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.replace(' markdown="0"', ""))
+
+    direct = markdown.markdown(page, extensions=extensions)
+    assert tags(restore_blocks(markdown.markdown(deferred, extensions=extensions), blocks)) == tags(direct)
+    assert 'markdown="0"' not in restore_blocks(deferred, blocks) and "archdoc-deferred" not in restore_blocks(deferred, blocks)

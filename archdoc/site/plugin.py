@@ -35,6 +35,7 @@ from mkdocs.utils import get_relative_url
 from archdoc.errors import ArchdocError
 from archdoc.request import SiteEntry, parse_site_entries
 from archdoc.site.ahead import TracesAhead, available_workers
+from archdoc.site.deferred import defer_blocks, restore_blocks
 from archdoc.site.overview import family_title, overview_row, render_overview
 
 __all__ = ["ArchdocPlugin", "ArchdocPluginConfig"]
@@ -87,6 +88,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         self.entries: list[SiteEntry] = []
         self.traces: dict[str, Any] = {}
         self.pages: dict[str, SiteEntry] = {}
+        self.deferred: dict[str, list[str]] = {}  # each generated page's HTML blocks, kept out of Markdown
         self.rows: list[tuple[str, str, str, str]] = []
         self._link_root: Path | None = None
 
@@ -165,6 +167,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         self.traces = {}  # once per build, and fresh on every rebuild of `mkdocs serve`
         self.pages = {}
+        self.deferred = {}
         if not self.entries:
             return files
         for name in (*SCRIPTS, *STYLES, OVERVIEW_SCRIPT) if self.config.mermaid else (*STYLES, OVERVIEW_SCRIPT):
@@ -183,7 +186,7 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
                 if files.get_file_from_path(uri) is not None:
                     raise PluginError(f"archdoc: {entry.label}: docs/{uri} exists; generated pages are never stored in docs/")
                 title = entry.title or result.display_name
-                text = self._page(entry, result, title, template_dirs)
+                text, self.deferred[uri] = defer_blocks(self._page(entry, result, title, template_dirs))
                 page_file = File.generated(config, uri, content=text)
                 files.append(page_file)
                 self.pages[uri] = entry
@@ -222,7 +225,9 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
         return self.traces[request.label]
 
     def on_post_page(self, output: str, page: Any, config: MkDocsConfig) -> str:
-        """Load mermaid.js (and archdoc.js, which draws with it) only on pages that have diagrams."""
+        """Put back the page's HTML blocks; load mermaid.js (and archdoc.js, which draws with it) only
+        on pages that have diagrams."""
+        output = restore_blocks(output, self.deferred.get(page.file.src_uri, []))
         names = list(SCRIPTS) if self.config.mermaid and _MERMAID_ON_PAGE.search(output) else []
         if 'class="archdoc-overview"' in output:
             names.append(OVERVIEW_SCRIPT)

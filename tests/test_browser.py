@@ -117,7 +117,7 @@ def visits(site, served, browser) -> dict[tuple[str, str], dict]:
 
     One visit serves several tests, since loading a page and drawing its diagrams is what costs.
     One tab per scheme goes from page to page, as a reader does. Material's search rebuilds its
-    index (3.9 MB, every layer row) on each page; outside the pages also visited in the dark
+    index (2.2 MB, every layer row) on each page; outside the pages also visited in the dark
     scheme, the tab gets an index with no pages, which saves a third of the time.
     """
     seen = {}

@@ -95,6 +95,21 @@ _FLOPS: dict[Any, Any] = {
     torch.ops.aten._scaled_dot_product_attention_math_for_mps: _attention_flops,
 }
 
+def _shape_of(value: Any) -> Any:
+    return value.shape if isinstance(value, torch.Tensor) else value
+
+
+def _count_flops(packet: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
+    """``_FLOPS[packet]`` on the op's arguments; PyTorch's formulas called on shapes directly
+    where no argument nests tensors in a list (its wrapper maps a pytree over every call)."""
+    formula = _FLOPS[packet]
+    raw = getattr(formula, "__wrapped__", None)
+    if raw is None or kwargs or any(isinstance(a, (list, tuple)) and any(isinstance(x, torch.Tensor) for x in a) for a in args):
+        return int(formula(*args, **kwargs, out_val=out))
+    out_shape = tuple(_shape_of(o) for o in out) if isinstance(out, (list, tuple)) else _shape_of(out)
+    return int(raw(*(_shape_of(a) for a in args), out_shape=out_shape))
+
+
 # Explicit padding ops (F.pad's modes below autograd); their padding list runs from the last dimension back.
 _PADS = frozenset(
     getattr(torch.ops.aten, name)
@@ -169,7 +184,7 @@ class Recorder(TorchDispatchMode):
                 self.failed_op = self.failed_op or str(packet)
                 raise
         if self.stack and packet in _FLOPS:
-            flops = int(_FLOPS[packet](*args, **kwargs, out_val=out))
+            flops = _count_flops(packet, args, kwargs, out)
             for call in self.stack:
                 call.flops += flops
         if packet in _PADS:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from archdoc.ahead import TracesAhead, available_workers
 from archdoc.calls import encode_value
 from archdoc.errors import DEFAULT_TIMEOUT, ArchdocError, UntrustedCodeError
 from archdoc.format import shape_text
@@ -63,11 +64,13 @@ def write_lock(entries: Sequence[ModelRequest], path: str | Path, timeout: float
     from archdoc.files import write_atomic
 
     models = {}
-    for entry in entries:
-        try:
-            models[entry.label] = lock_record(entry, entry.trace(input_range=False, timeout=timeout))
-        except ArchdocError as exc:
-            raise ArchdocError(f"{entry.label}: {exc}") from exc
+    with TracesAhead(list(entries), timeout, available_workers(), input_range=False) as ahead:
+        for entry in entries:
+            try:
+                traced = ahead.take(entry.label) or entry.trace(input_range=False, timeout=timeout)
+                models[entry.label] = lock_record(entry, traced)
+            except ArchdocError as exc:
+                raise ArchdocError(f"{entry.label}: {exc}") from exc
     document = {"archdoc_lock": VERSION, "models": models}
     write_atomic(path, format_lock(document))
     return document
@@ -283,18 +286,29 @@ def check_lock(
     """
     document = read_lock(path)
     selected = select(document, only, path)
-    lines = []
+    entries: dict[str, ModelRequest | ArchdocError] = {}
     for label in selected:
-        record = document["models"][label]
         try:
-            entry = ModelRequest.from_record(record, trusted)
-            current = lock_record(entry, entry.trace(input_range=False, timeout=timeout))
+            entries[label] = ModelRequest.from_record(document["models"][label], trusted)
         except UntrustedCodeError as exc:  # the check could not run: not a difference to fix by locking again
             raise ArchdocError(f"{label}: {exc}") from exc
         except ArchdocError as exc:
-            lines.append(f"{label}: no longer traces: {exc}")
-            continue
-        lines += compare(label, record, current)
+            entries[label] = exc
+    requests = [e for e in entries.values() if isinstance(e, ModelRequest)]
+    lines = []
+    with TracesAhead(requests, timeout, available_workers(), input_range=False) as ahead:
+        for label, entry in entries.items():
+            try:
+                if isinstance(entry, ArchdocError):
+                    raise entry
+                traced = ahead.take(entry.label) or entry.trace(input_range=False, timeout=timeout)
+                current = lock_record(entry, traced)
+            except UntrustedCodeError as exc:
+                raise ArchdocError(f"{label}: {exc}") from exc
+            except ArchdocError as exc:
+                lines.append(f"{label}: no longer traces: {exc}")
+                continue
+            lines += compare(label, document["models"][label], current)
     return lines
 
 

@@ -113,6 +113,25 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+def test_check_from_the_command_line_traces_in_workers_as_in_one_process(tmp_path):
+    """`archdoc check` on the console traces zoo models in forked workers; the records are the committed
+    ones, and a model that fails there is traced again by the command, which reports it."""
+    committed = json.loads(LOCK.read_text(encoding="utf-8"))["models"]
+    labels = ["lenet5", "alexnet", "squeezenet1_1", "resnet18 1x116x116 num_classes=2"]
+    models = {label: committed[label] for label in labels}
+    models["alexnet 3x62x62"] = {**committed["alexnet"], "inputs": ["3x62x62"]}  # too small: 63 is AlexNet's least
+    (tmp_path / "four.lock.json").write_text(json.dumps({"archdoc_lock": 1, "models": models}), encoding="utf-8")
+    result = run("check", "--lock", "four.lock.json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    # By hand at 62: conv 11×11/4 pad 2 gives ⌊55/4⌋ + 1 = 14, the pools 6 and 2, and the last pool 0.
+    assert result.stdout.splitlines() == [
+        "alexnet 3x62x62: no longer traces: input 3x62x62 is too small for alexnet: features.12 (MaxPool2d) "
+        "gets 2×2: ⌊(2 − 3) / 2⌋ + 1 = 0; the minimum input is 63×63"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
 def test_check_names_the_layer_that_changed(tmp_path):
     (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "3").replace("PAD", "1"), encoding="utf-8")
     locked = run("lock", "mynet:Net", "--input", "3x32x32", "-o", "archdoc.lock.json", cwd=tmp_path)

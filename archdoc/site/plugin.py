@@ -32,9 +32,9 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
+from archdoc.ahead import TracesAhead, available_workers
 from archdoc.errors import ArchdocError
 from archdoc.request import SiteEntry, parse_site_entries
-from archdoc.site.ahead import TracesAhead, available_workers
 from archdoc.site.deferred import defer_blocks, restore_blocks
 from archdoc.site.overview import family_title, overview_row, render_overview
 

@@ -1,16 +1,16 @@
-"""Trace a site's zoo models ahead of its pages, on every CPU.
+"""Trace many zoo models ahead of their use, on every CPU.
 
-Tracing is about half of a zoo site's build, and each model's trace is independent
-of the others. Before the plugin makes its pages, the zoo models among its entries
+Tracing is about half of a zoo site's build and all of `archdoc check`, and each
+model's trace is independent of the others. The zoo models among a list of requests
 are traced in forked worker processes, one model at a time per process, and their
-traces come back pickled. The pages are then made in order from those traces, so
-the site is the same byte for byte as one traced in a single process.
+traces come back pickled while the caller uses them in order (the plugin makes each
+page as its trace arrives), so the output is the same byte for byte as with one process.
 
 Only what is safe to fork is sent: registry models on meta, from a process with no
 other Python thread (``mkdocs serve`` has its server's threads; a fork would copy
 their locks in whatever state they hold). A model that fails in a worker, and any
-other entry (a project's own model by import path, a real device), is traced by the
-plugin itself, so errors read exactly as they would without workers.
+other request (a project's own model by import path, a real device), is traced by the
+caller itself, so errors read exactly as they would without workers.
 """
 
 from __future__ import annotations
@@ -50,15 +50,16 @@ def _forkable(request: ModelRequest) -> bool:
     return True
 
 
-def _trace_or_none(request: ModelRequest, timeout: float | None) -> Any:
+def _trace_or_none(request: ModelRequest, timeout: float | None, input_range: bool) -> Any:
     try:
-        return request.trace(timeout=timeout)
+        return request.trace(input_range=input_range, timeout=timeout)
     except BaseException:  # noqa: BLE001  (the plugin traces it again and reports the error itself)
         return None
 
 
 class TracesAhead:
-    """Traces of the zoo models among ``requests``, made by ``workers`` forked processes while the caller goes on.
+    """Traces of the zoo models among ``requests``, made by ``workers`` forked processes while the caller goes on
+    (with the input-range search unless ``input_range`` is false).
 
     The caller asks for each trace in the order of ``requests`` (`take`), rendering
     one page while the workers trace the next models. With fewer than two workers, or
@@ -66,7 +67,7 @@ class TracesAhead:
     context manager: leaving it stops the workers.
     """
 
-    def __init__(self, requests: list[ModelRequest], timeout: float | None, workers: int) -> None:
+    def __init__(self, requests: list[ModelRequest], timeout: float | None, workers: int, input_range: bool = True) -> None:
         todo = list({r.label: r for r in requests if _forkable(r)}.values())
         self._labels = [r.label for r in todo]
         self._ready: dict[str, Any] = {}
@@ -76,7 +77,7 @@ class TracesAhead:
         if workers >= 2 and len(todo) >= _WORTH_IT:
             context = multiprocessing.get_context("fork")
             self._pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
-            self._results = self._pool.map(_trace_or_none, todo, [timeout] * len(todo))
+            self._results = self._pool.map(_trace_or_none, todo, [timeout] * len(todo), [input_range] * len(todo))
 
     def take(self, label: str) -> Any:
         """The trace for ``label`` once a worker has made it, or ``None`` (not sent, or it failed there)."""

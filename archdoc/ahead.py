@@ -46,14 +46,14 @@ def _forkable(request: ModelRequest) -> bool:
     try:
         get_entry(request.model)
     except ArchdocError:
-        return False  # an import path or an unknown name: the plugin reports it
+        return False  # an import path or an unknown name: the caller reports it
     return True
 
 
 def _trace_or_none(request: ModelRequest, timeout: float | None, input_range: bool) -> Any:
     try:
         return request.trace(input_range=input_range, timeout=timeout)
-    except BaseException:  # noqa: BLE001  (the plugin traces it again and reports the error itself)
+    except BaseException:  # noqa: BLE001  (the caller traces it again and reports the error itself)
         return None
 
 

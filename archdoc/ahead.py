@@ -61,14 +61,17 @@ class TracesAhead:
     """Traces of the zoo models among ``requests``, made by ``workers`` forked processes while the caller goes on
     (with the input-range search unless ``input_range`` is false).
 
-    The caller asks for each trace in the order of ``requests`` (`take`), rendering
-    one page while the workers trace the next models. With fewer than two workers, or
-    few models, no process is started and every `take` gives ``None``. Use it as a
-    context manager: leaving it stops the workers.
+    The caller asks for each trace in the order of ``requests`` (`trace`), rendering
+    one page while the workers trace the next models; what no worker made is traced in
+    the caller's process, raising as ``request.trace`` does. With fewer than two workers,
+    or few models, no process is started. Use it as a context manager: leaving it stops
+    the workers.
     """
 
     def __init__(self, requests: list[ModelRequest], timeout: float | None, workers: int, input_range: bool = True) -> None:
         todo = list({r.label: r for r in requests if _forkable(r)}.values())
+        self._timeout = timeout
+        self._input_range = input_range
         self._labels = [r.label for r in todo]
         self._ready: dict[str, Any] = {}
         self.made = 0  # traces the workers handed back
@@ -79,7 +82,12 @@ class TracesAhead:
             self._pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
             self._results = self._pool.map(_trace_or_none, todo, [timeout] * len(todo), [input_range] * len(todo))
 
-    def take(self, label: str) -> Any:
+    def trace(self, request: ModelRequest) -> Any:
+        """The trace of ``request``: a worker's, or else made here."""
+        made = self._take(request.label)
+        return made if made is not None else request.trace(input_range=self._input_range, timeout=self._timeout)
+
+    def _take(self, label: str) -> Any:
         """The trace for ``label`` once a worker has made it, or ``None`` (not sent, or it failed there)."""
         if label not in self._labels:
             return self._ready.pop(label, None)

@@ -67,8 +67,7 @@ def write_lock(entries: Sequence[ModelRequest], path: str | Path, timeout: float
     with TracesAhead(list(entries), timeout, available_workers(), input_range=False) as ahead:
         for entry in entries:
             try:
-                traced = ahead.take(entry.label) or entry.trace(input_range=False, timeout=timeout)
-                models[entry.label] = lock_record(entry, traced)
+                models[entry.label] = lock_record(entry, ahead.trace(entry))
             except ArchdocError as exc:
                 raise ArchdocError(f"{entry.label}: {exc}") from exc
     document = {"archdoc_lock": VERSION, "models": models}
@@ -298,11 +297,11 @@ def check_lock(
     lines = []
     with TracesAhead(requests, timeout, available_workers(), input_range=False) as ahead:
         for label, entry in entries.items():
+            if isinstance(entry, ArchdocError):
+                lines.append(f"{label}: no longer traces: {entry}")
+                continue
             try:
-                if isinstance(entry, ArchdocError):
-                    raise entry
-                traced = ahead.take(entry.label) or entry.trace(input_range=False, timeout=timeout)
-                current = lock_record(entry, traced)
+                current = lock_record(entry, ahead.trace(entry))
             except UntrustedCodeError as exc:
                 raise ArchdocError(f"{label}: {exc}") from exc
             except ArchdocError as exc:

@@ -14,17 +14,17 @@ import pytest
 
 # Traces and oracle figures made in this test run, shared by the xdist workers through one
 # directory (each worker would otherwise trace the whole zoo again). Made fresh for every run.
-_TRACES: Path | None = None
+_SHARED: Path | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _TRACES
+    global _SHARED
     shared = getattr(config, "workerinput", {}).get("archdoc_traces")
     if shared:
-        _TRACES = Path(shared)
+        _SHARED = Path(shared)
     else:
-        _TRACES = Path(tempfile.mkdtemp(prefix="archdoc-test-traces-"))
-        config.add_cleanup(lambda: shutil.rmtree(_TRACES, ignore_errors=True))
+        _SHARED = Path(tempfile.mkdtemp(prefix="archdoc-test-traces-"))
+        config.add_cleanup(lambda: shutil.rmtree(_SHARED, ignore_errors=True))
 
 
 # The longest files first (scripts/test hands out whole files, in this order): the worker that
@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:  # noqa: ANN001  (an xdist hook: runs in the controller)
-    node.workerinput["archdoc_traces"] = str(_TRACES)
+    node.workerinput["archdoc_traces"] = str(_SHARED)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -88,10 +88,10 @@ def shared(kind: str, key: tuple, compute):
 
 
 def _computed_once(kind: str, key: tuple, compute):
-    if _TRACES is None:
+    if _SHARED is None:
         return compute()
     digest = hashlib.sha256(repr((kind, key)).encode()).hexdigest()[:20]
-    path = _TRACES / f"{kind}-{digest}.pickle"
+    path = _SHARED / f"{kind}-{digest}.pickle"
     # One worker computes while the other waits on the lock, then reads the result.
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -212,12 +212,8 @@ class ArchdocPlugin(BasePlugin[ArchdocPluginConfig]):
     def _trace(self, entry: SiteEntry, ahead: TracesAhead) -> Any:
         request = entry.request
         if request.label not in self.traces:
-            made = ahead.take(request.label)
-            if made is not None:
-                self.traces[request.label] = made
-                return made
             try:
-                self.traces[request.label] = request.trace(timeout=self.config.timeout or None)
+                self.traces[request.label] = ahead.trace(request)
             except ArchdocError as exc:
                 raise PluginError(f"archdoc: {entry.label}: {exc}") from None
             except Exception as exc:  # the model's own code failed

@@ -71,7 +71,7 @@ def _subtree_counts(model: nn.Module, holders: dict[int, list[str]]) -> dict[str
                 total[1] += n if param.requires_grad else 0
                 total[2] += 0 if inside else n
                 total[3] += n * param.element_size()
-    return {name: (a, b, c, d) for name, (a, b, c, d) in totals.items()}
+    return {name: tuple(total) for name, total in totals.items()}
 
 
 def collect_layers(model: nn.Module, calls: list[Call], holders: dict[int, list[str]]) -> tuple[Layer, ...]:

@@ -9,6 +9,7 @@ builder, and counted without archdoc's tracer:
 
 from __future__ import annotations
 
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -41,16 +42,71 @@ class _SkipInitialisers(TorchFunctionMode):
 
 
 def meta_model(name: str, **kwargs) -> nn.Module:
-    """Build a zoo model on the meta device (no weights, initialisers skipped), in eval mode."""
+    """Build a zoo model on the meta device (no weights, initialisers skipped), in eval mode.
+
+    Its forward runs PyTorch's meta kernels, batch and layer norm apart (`NormShortcut`).
+    """
     with torch.device("meta"), _SkipInitialisers():
-        return archdoc.get_model(name, **kwargs).eval()
+        model = archdoc.get_model(name, **kwargs).eval()
+    model.forward = types.MethodType(_forward_with_norm_shortcut, model)  # a copy's stays its own
+    return model
+
+
+def _forward_with_norm_shortcut(self: nn.Module, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    with NormShortcut():
+        return type(self).forward(self, *args, **kwargs)
+
+
+_aten = torch.ops.aten
+
+
+def norm_outputs(func, args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | None:  # noqa: ANN001
+    """What batch norm or layer norm returns for float32 meta tensors, by definition; else ``None``.
+
+    On meta PyTorch computes these two through Python decompositions, a third of the time of
+    the oracle over the zoo. Their results have fixed shapes: the input's shape (batch norm
+    keeps a contiguous or channels-last layout, layer norm gives a contiguous result) and the
+    statistics kept per channel (batch norm) or per normalised group (layer norm). Anything
+    else, such as a weight of another size, returns ``None``: the kernel runs and raises its
+    own error. ``test_zoo.py`` checks these results against the kernels.
+    """
+    x = args[0] if args else None
+    if kwargs or not (isinstance(x, torch.Tensor) and x.is_meta and x.dtype == torch.float32 and x.dim() >= 2):
+        return None
+    dense = x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+    if func is _aten.native_batch_norm.default and len(args) == 8 and dense:
+        per, stats = (x.shape[1],), (x.shape[1],)
+        out = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+    elif func is _aten.native_layer_norm.default and len(args) == 5 and isinstance(args[1], (list, tuple)):
+        per = tuple(args[1])
+        if not per or tuple(x.shape[x.dim() - len(per):]) != per:
+            return None
+        stats = (*x.shape[: x.dim() - len(per)], *([1] * len(per)))
+        out = torch.empty(x.shape, dtype=x.dtype, device="meta")
+    else:
+        return None
+    weights = args[1:5] if func is _aten.native_batch_norm.default else args[2:4]
+    if any(w is not None and not (isinstance(w, torch.Tensor) and w.is_meta and w.dtype == x.dtype and tuple(w.shape) == per) for w in weights):
+        return None
+    return out, torch.empty(stats, dtype=x.dtype, device="meta"), torch.empty(stats, dtype=x.dtype, device="meta")
+
+
+class NormShortcut(TorchDispatchMode):
+    """Batch and layer norm from `norm_outputs`; every other op by its kernel."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        out = norm_outputs(func, args, kwargs)
+        return func(*args, **kwargs) if out is None else out
 
 
 class DispatcherCount(TorchDispatchMode):
     """Multiply-adds of the ops the dispatcher runs, by PyTorch's FLOP formulas.
 
     ``FlopCounterMode`` with its module tracking and per-op decomposition left out: those
-    double the time of a meta forward, and give the same totals on every zoo model.
+    double the time of a meta forward, and give the same totals on every zoo model. Batch
+    and layer norm (no FLOP formula) get their outputs from `norm_outputs`, not their
+    Python meta kernels.
     """
 
     def __init__(self) -> None:
@@ -63,7 +119,9 @@ class DispatcherCount(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = norm_outputs(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         formula = flop_registry.get(func._overloadpacket)
         if formula is not None:
             self.flops += formula(*args, **kwargs, out_val=out)

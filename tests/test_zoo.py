@@ -235,6 +235,38 @@ def test_accepted_input_range(name, low, high):
     assert trace.maximum_input == (None if high is None else (high, high))
 
 
+def test_the_oracles_norm_outputs_are_the_kernels():
+    """oracles.norm_outputs gives what PyTorch's meta kernels give: shapes, layouts, dtypes."""
+    from oracles import norm_outputs
+
+    aten = torch.ops.aten
+    x = torch.empty(2, 8, 5, 6, device="meta")
+    c = torch.empty(8, device="meta")
+    ln = torch.empty(4, 6, device="meta")
+    cases = [
+        (aten.native_batch_norm.default, (x, c, c, c, c, False, 0.1, 1e-5)),
+        (aten.native_batch_norm.default, (x, None, None, c, c, False, 0.1, 1e-5)),
+        (aten.native_batch_norm.default, (x.to(memory_format=torch.channels_last), c, c, c, c, False, 0.1, 1e-5)),
+        (aten.native_batch_norm.default, (x, c, c, None, None, True, 0.1, 1e-5)),  # training
+        (aten.native_batch_norm.default, (torch.empty(3, 8, device="meta"), c, c, c, c, False, 0.1, 1e-5)),
+        (aten.native_layer_norm.default, (torch.empty(2, 5, 6, device="meta"), [6], ln[0], ln[0], 1e-5)),
+        (aten.native_layer_norm.default, (torch.empty(2, 3, 4, 6, device="meta"), [4, 6], ln, ln, 1e-5)),
+        (aten.native_layer_norm.default, (x.permute(0, 2, 3, 1), [8], c, None, 1e-6)),  # ConvNeXt's channels-last
+    ]
+    for func, args in cases:
+        ours, theirs = norm_outputs(func, args, {}), func(*args)
+        assert ours is not None and len(ours) == len(theirs) == 3
+        for a, b in zip(ours, theirs):
+            assert (a.shape, a.stride(), a.dtype, a.device) == (b.shape, b.stride(), b.dtype, b.device), func
+    # Not the plain case: the kernel runs.
+    assert norm_outputs(aten.native_batch_norm.default, (x[:, :, :, :3], c, c, c, c, False, 0.1, 1e-5), {}) is None
+    assert norm_outputs(aten.native_batch_norm.default, (x.half(), None, None, None, None, True, 0.1, 1e-5), {}) is None
+    assert norm_outputs(aten.native_layer_norm.default, (x, [5], None, None, 1e-5), {}) is None
+    assert norm_outputs(aten.relu.default, (x,), {}) is None
+    assert norm_outputs(aten.native_batch_norm.default, (x, torch.empty(4, device="meta"), None, None, None, True, 0.1, 1e-5), {}) is None
+    assert norm_outputs(aten.native_layer_norm.default, (torch.empty(2, 5, 6, device="meta"), [6], ln, None, 1e-5), {}) is None
+
+
 def test_the_dispatcher_count_agrees_with_pytorchs_flop_counter():
     """oracles.DispatcherCount is FlopCounterMode without its decompositions: same totals."""
     from torch import nn

@@ -131,26 +131,33 @@ def test_check_from_the_command_line_traces_in_workers_as_in_one_process(tmp_pat
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
-def test_check_names_the_layer_that_changed(tmp_path):
+def invoke(*args: str):  # noqa: ANN201
+    """One console command, in-process: a fresh import of the user's module, as a new process would make."""
+    sys.modules.pop("mynet", None)
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_names_the_layer_that_changed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the user's module is found in the working directory
+    monkeypatch.delitem(sys.modules, "mynet", raising=False)
     (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "3").replace("PAD", "1"), encoding="utf-8")
-    locked = run("lock", "mynet:Net", "--input", "3x32x32", "-o", "archdoc.lock.json", cwd=tmp_path)
-    assert locked.returncode == 0, locked.stderr
+    locked = invoke("lock", "mynet:Net", "--input", "3x32x32", "-o", "archdoc.lock.json")
+    assert locked.exit_code == 0, locked.output
     # By hand: conv 3·16·9 + 16 = 448, conv 16·16·9 + 16 = 2,320, linear 16·10 + 10 = 170.
     assert json.loads((tmp_path / "archdoc.lock.json").read_text())["models"]["mynet:Net 3x32x32"]["params"] == 2_938
-    same = run("check", cwd=tmp_path)
-    assert same.returncode == 0 and same.stdout == "", same.stdout + same.stderr
+    same = invoke("check")
+    assert (same.exit_code, same.stdout, same.stderr) == (0, "", "1 model(s) match archdoc.lock.json\n")
 
     # Someone widens the second convolution to 5×5: 16·16·25 + 16 = 6,416; total 448 + 6,416 + 170 = 7,034.
     (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "5").replace("PAD", "2"), encoding="utf-8")
-    changed = run("check", "--lock", "archdoc.lock.json", cwd=tmp_path)
-    assert changed.returncode == 1
+    changed = invoke("check", "--lock", "archdoc.lock.json")
+    assert changed.exit_code == 1
     lines = changed.stdout.splitlines()
     assert lines[0] == "mynet:Net 3x32x32: params 2,938 → 7,034 (2: 2,320 → 6,416)"
     # Mult-adds at 32×32: the convolution's 1,024 positions × 16·16·9 = 2,359,296 become × 16·16·25 = 6,553,600.
     old, new = (int(x.replace(",", "")) for x in lines[1].split("mult-adds ")[1].split(" → "))
     assert new - old == 1024 * 16 * 16 * (25 - 9)
-    assert "Traceback" not in changed.stderr
+    assert isinstance(changed.exception, SystemExit) and "Traceback" not in changed.output
 
 
 def test_check_reports_a_model_that_no_longer_exists(tmp_path):

@@ -111,43 +111,75 @@ WIDE = """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc
 DARK = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
 
 
+# Tabs open at once in the page visits: each draws in its own renderer process, so a second
+# core draws one page while the first draws another.
+TABS = 2
+
+
+class Tab:
+    """One tab of its own browser context, visiting pages in turn and recording what each shows."""
+
+    def __init__(self, browser, base: str, scheme: str, empty_index: str) -> None:  # noqa: ANN001
+        self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(120_000)
+        self.watch = Watch(self.page, base)
+        self.base = base
+        self.path = ""
+        self.page.route("**/search/search_index.json", lambda route: self._index(route, empty_index))
+
+    def _index(self, route, empty_index: str) -> None:  # noqa: ANN001
+        if self.path in DARK:
+            route.continue_()
+        else:
+            route.fulfill(status=200, content_type="application/json", body=empty_index)
+
+    def open(self, path: str) -> None:
+        """Start loading ``path``: returns once the navigation is under way, so other tabs draw meanwhile."""
+        self.path = path
+        self.watch.problems.clear()
+        self.page.goto(self.base + path, wait_until="commit")
+
+    def seen(self) -> dict:
+        """What the open page shows once it has loaded and drawn every diagram, with its details opened."""
+        self.page.wait_for_load_state("load")
+        if self.page.locator(".archdoc-diagram").count():
+            self.page.wait_for_function(f"() => {ALL_DRAWN}", polling=50)
+        diagrams = self.page.evaluate(DRAWN)
+        self.page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        return {"diagrams": diagrams, "problems": list(self.watch.problems), "wide": self.page.evaluate(WIDE)}
+
+
 @pytest.fixture(scope="session")
 def visits(site, served, browser) -> dict[tuple[str, str], dict]:
     """Each page visited once at 1280 px in the light scheme (and some in the dark one), with what was seen.
 
     One visit serves several tests, since loading a page and drawing its diagrams is what costs.
-    One tab per scheme goes from page to page, as a reader does. Material's search rebuilds its
-    index (2.2 MB, every layer row) on each page; outside the pages also visited in the dark
-    scheme, the tab gets an index with no pages, which saves a third of the time.
+    `TABS` tabs per scheme go from page to page, as a reader does; while one tab's page is
+    read, the others draw theirs. Material's search rebuilds its index (2.2 MB, every layer
+    row) on each page; outside the pages also visited in the dark scheme, a tab gets an index
+    with no pages, which saves a third of the time.
     """
     seen = {}
     empty = json.dumps({"config": json.loads((site / "search" / "search_index.json").read_text())["config"], "docs": []})
     for scheme in ["light", "dark"]:
-        context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        watch = Watch(page, served)
-        visiting = [""]
-
-        def index(route) -> None:  # noqa: ANN001
-            if visiting[0] in DARK:
-                route.continue_()
-            else:
-                route.fulfill(status=200, content_type="application/json", body=empty)
-
-        page.route("**/search/search_index.json", index)
-        for path in pages_of(site):
-            if scheme == "dark" and path not in DARK:
-                continue
-            visiting[0] = path
-            watch.problems.clear()
-            page.goto(served + path, wait_until="load")
-            if page.locator(".archdoc-diagram").count():
-                page.wait_for_function(f"() => {ALL_DRAWN}", polling=50)
-            diagrams = page.evaluate(DRAWN)
-            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-            seen[path, scheme] = {"diagrams": diagrams, "problems": list(watch.problems), "wide": page.evaluate(WIDE)}
-        context.close()
+        waiting = iter([path for path in pages_of(site) if scheme == "light" or path in DARK])
+        tabs = [Tab(browser, served, scheme, empty) for _ in range(TABS)]
+        drawing = []
+        for tab in tabs:
+            path = next(waiting, None)
+            if path is not None:
+                tab.open(path)
+                drawing.append(tab)
+        while drawing:
+            tab = drawing.pop(0)
+            seen[tab.path, scheme] = tab.seen()
+            path = next(waiting, None)
+            if path is not None:
+                tab.open(path)
+                drawing.append(tab)
+        for tab in tabs:
+            tab.context.close()
     return seen
 
 

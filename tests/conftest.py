@@ -27,10 +27,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(_SHARED, ignore_errors=True))
 
 
-# The longest files first (scripts/test hands out whole files, in this order): the worker that
-# takes the browser tests starts them at once while the other runs the rest. The zoo-wide files
-# come before the diagram test, which then finds every zoo trace made.
-LONGEST_FIRST = ["test_browser.py", "test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
+# The longest files first (scripts/test hands out whole files, in this order): each worker starts
+# one half of the browser tests at once, sharing one site build. The zoo-wide files come before
+# the diagram test, which then finds every zoo trace made.
+LONGEST_FIRST = ["test_browser.py", "test_browser_b.py", "test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -78,6 +78,12 @@ def cached_trace(name: str, input_size: str | None = None, **kwargs):
 
 
 _MEMO: dict[tuple, object] = {}
+
+
+def shared_folder() -> Path:
+    """A folder every xdist worker of this run sees, removed when the run ends."""
+    assert _SHARED is not None
+    return _SHARED
 
 
 def shared(kind: str, key: tuple, compute):

@@ -104,9 +104,9 @@ class DispatcherCount(TorchDispatchMode):
     """Multiply-adds of the ops the dispatcher runs, by PyTorch's FLOP formulas.
 
     ``FlopCounterMode`` with its module tracking and per-op decomposition left out: those
-    double the time of a meta forward, and give the same totals on every zoo model. Batch
-    and layer norm (no FLOP formula) get their outputs from `norm_outputs`, not their
-    Python meta kernels.
+    double the time of a meta forward, and give the same totals on every zoo model. A
+    `meta_model`'s norms stop at its `NormShortcut` and never reach the count; they have
+    no FLOP formula.
     """
 
     def __init__(self) -> None:
@@ -119,9 +119,7 @@ class DispatcherCount(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = norm_outputs(func, args, kwargs)
-        if out is None:
-            out = func(*args, **kwargs)
+        out = func(*args, **kwargs)
         formula = flop_registry.get(func._overloadpacket)
         if formula is not None:
             self.flops += formula(*args, **kwargs, out_val=out)

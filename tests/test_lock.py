@@ -139,7 +139,6 @@ def invoke(*args: str):  # noqa: ANN201
 
 def test_check_names_the_layer_that_changed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the user's module is found in the working directory
-    monkeypatch.delitem(sys.modules, "mynet", raising=False)
     (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "3").replace("PAD", "1"), encoding="utf-8")
     locked = invoke("lock", "mynet:Net", "--input", "3x32x32", "-o", "archdoc.lock.json")
     assert locked.exit_code == 0, locked.output

@@ -292,10 +292,11 @@ def _header(trace: Trace) -> list[str]:
     return ["Layer", "Operation", "Arithmetic", spatial]
 
 
-def render_arithmetic(trace: Trace) -> str:
-    """The shape arithmetic as a Markdown table (one row per size-changing call)."""
+def render_arithmetic(trace: Trace, rows: list[ArithmeticRow] | None = None) -> str:
+    """The shape arithmetic as a Markdown table (one row per size-changing call; ``rows``:
+    `arithmetic_rows` of ``trace``, when the caller has them already)."""
     lines = ["| " + " | ".join(_header(trace)) + " |", "|---|---|---|---|"]
-    for row in arithmetic_rows(trace):
+    for row in arithmetic_rows(trace) if rows is None else rows:
         lines.append(
             f"| {code_span(row.layer).replace('|', chr(92) + '|')} | {table_cell(row.operation)} | "
             f"{table_cell(row.formula)} | {shape_text(row.output)} |"

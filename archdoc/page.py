@@ -253,7 +253,7 @@ def page_context(
         "table_html": render_table_html(trace, depth=depth) if site else "",
         "table_rows": sum(1 for layer in trace.layers if layer.depth <= depth),
         "table_depth": depth,
-        "arithmetic": render_arithmetic(trace),
+        "arithmetic": render_arithmetic(trace, rows),
         "arithmetic_html": render_arithmetic_html(trace, rows) if site else "",
         "arithmetic_rows": len(rows),
         "deviations": trace.deviations,

@@ -31,6 +31,7 @@ __all__ = [
     "network_diagram",
     "network_figure",
     "render_mermaid",
+    "section_figures",
     "Graph",
     "Structure",
 ]
@@ -78,7 +79,10 @@ def network_figure(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_
         The figure. When it had to be drawn coarser than asked to fit ``limits``,
         its notes say how.
     """
-    structure = Structure.of(trace)
+    return _network_figure(Structure.of(trace), trace, depth, limits)
+
+
+def _network_figure(structure: Structure, trace: Trace, depth: int, limits: tuple[int, int]) -> Figure:
     deepest = max((structure.block_depth(b) for b in structure.blocks), default=0)
     for level in range(min(max(depth, 0), deepest), -1, -1):
         for layers in (False, True):
@@ -128,7 +132,19 @@ def block_figures(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_E
     update block, run twelve times) draws runs of alike layers as one node, then its
     nested blocks as nodes, and its figure's notes say so.
     """
+    return _block_figures(Structure.of(trace), depth, limits)
+
+
+def section_figures(trace: Trace, depth: int = 0, limits: tuple[int, int] = (MAX_EDGES, MAX_TEXT)) -> tuple[Figure, list[BlockFigure]]:
+    """The whole network at ``depth`` and its blocks' diagrams, as a page shows them: the blocks
+    at the same depth, or at depth 0 when the network had to be drawn coarser than asked.
+    The trace's structure is worked out once for both."""
     structure = Structure.of(trace)
+    network = _network_figure(structure, trace, depth, limits)
+    return network, _block_figures(structure, depth if depth == 0 or not network.notes else 0, limits)
+
+
+def _block_figures(structure: Structure, depth: int, limits: tuple[int, int]) -> list[BlockFigure]:
     shown: dict[str, str] = {}
     for node in structure.flow:
         block = structure.collapsed(node.scope, depth) if node.op != "placeholder" else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from archdoc.diagram import MAX_EDGES, MAX_TEXT, BlockFigure, Figure, block_figures, network_figure
+from archdoc.diagram import MAX_EDGES, MAX_TEXT, BlockFigure, Figure, section_figures
 from archdoc.markdown import attribute, code_span, html_text, paragraph
 from archdoc.tracing.record import Trace
 
@@ -51,8 +51,7 @@ def structure_section(
         limits: Mermaid's ``maxEdges`` and ``maxTextSize`` where the page is shown.
         interactive: The site's form (HTML blocks for ``archdoc.js``) instead of fenced Mermaid.
     """
-    network = network_figure(trace, depth, limits)
-    blocks = block_figures(trace, depth if depth == 0 or not network.notes else 0, limits)
+    network, blocks = section_figures(trace, depth, limits)
     parts = []
     if blocks:
         parts.append("### Blocks\n")

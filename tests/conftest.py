@@ -148,3 +148,38 @@ def mermaid():
     parser = MermaidParser()
     yield parser
     parser.close()
+
+
+# The browser tests' session fixtures, here so that both browser files share one of each when
+# they run in one process.
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """This repository's site (`sites.repository_site`), built once for every worker."""
+    from sites import repository_site
+
+    return shared("site", ("repository",), lambda: repository_site(shared_folder() / "site"))
+
+
+@pytest.fixture(scope="session")
+def served(site: Path):
+    """``site`` served locally: its base URL."""
+    from sites import serve
+
+    base, server = serve(site)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+    from sites import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (scripts/test does)"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 import http.server
 import logging
+import os
+import re
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Debian's Chromium, and the flags it needs headless as root with no network outside.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 MARKDOWN = """
 markdown_extensions:
@@ -116,3 +125,33 @@ def serve(folder: Path, prefix: str = "") -> tuple[str, http.server.ThreadingHTT
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}{prefix}/", server
+
+
+def repository_site(out: Path) -> Path:
+    """This repository's site, checked to have been built with ``--strict`` and no warning.
+
+    Under scripts/test, it is the site scripts/site built as the Pages workflow does (archdoc
+    installed non-editable), named by ``ARCHDOC_TEST_SITE``, once that build has ended.
+    Otherwise it is built into ``out`` by the ``mkdocs build --strict`` command, as a project
+    builds it (its zoo models traced by forked workers).
+    """
+    prebuilt = os.environ.get("ARCHDOC_TEST_SITE")
+    if prebuilt:
+        return _built_by_scripts_site(Path(prebuilt))
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=900)
+    assert result.returncode == 0 and "WARNING" not in result.stderr, result.stderr
+    return out
+
+
+def _built_by_scripts_site(out: Path) -> Path:
+    """``out`` once scripts/site has built it; scripts/test writes its exit status and log beside it."""
+    status, log = out.with_name(out.name + ".status"), out.with_name(out.name + ".log")
+    deadline = time.monotonic() + 900
+    while not status.exists():
+        assert time.monotonic() < deadline, f"scripts/site has not finished building {out} (see {log})"
+        time.sleep(0.25)
+    text = log.read_text(encoding="utf-8")
+    assert status.read_text(encoding="utf-8").strip() == "0", text[-4000:]
+    assert not re.findall(r"^WARNING\s+-", text, re.M), text[-4000:]  # MkDocs's own warnings
+    return out

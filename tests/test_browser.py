@@ -1,8 +1,9 @@
 """This repository's site in headless Chromium, as a reader sees it (half of its pages; the
 other half in test_browser_b.py, which another worker runs at the same time).
 
-The site is built once for both files by the ``mkdocs build --strict`` command, as a project
-builds it (its zoo models traced by forked workers), and served locally.
+The site (the ``site`` fixture of conftest.py, from ``sites.repository_site``) is the one
+scripts/test builds as the Pages workflow does, or, run without it, one ``mkdocs build --strict``
+for both files. It is served locally.
 Every page loads with no console error and no request leaving the site; every
 diagram is drawn; tables fit; mermaid.js loads only where diagrams are; the
 full-size view zooms, pans and downloads; block nodes link to their diagrams;
@@ -11,23 +12,19 @@ the 404 page keeps its styling under the configured ``site_url``.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import re
-import subprocess
-import sys
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import shared, shared_folder
 from sites import ROOT, serve
 
 # scripts/test gives each file to one worker: this half of the pages on one, test_browser_b.py's on the other.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DRAWN = """() => [...document.querySelectorAll('.archdoc-diagram')].map(box => ({
   drawn: box.classList.contains('archdoc-drawn') && !!box.querySelector('svg'),
   error: box.querySelector('.archdoc-error') ? box.querySelector('.archdoc-error').textContent : null,
@@ -40,42 +37,10 @@ DRAWN = """() => [...document.querySelectorAll('.archdoc-diagram')].map(box => (
 ALL_DRAWN = "[...document.querySelectorAll('.archdoc-diagram')].every(b => b.classList.contains('archdoc-drawn') || b.querySelector('.archdoc-error'))"
 
 
-@pytest.fixture(scope="session")
-def site() -> Path:
-    """This repository's site, built once with --strict for both workers."""
-    return shared("site", ("repository",), _build_site)
-
-
-def _build_site() -> Path:
-    out = shared_folder() / "site"
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=900)
-    assert result.returncode == 0 and "WARNING" not in result.stderr, result.stderr
-    return out
-
-
 @pytest.fixture(scope="module")
 def half() -> int:
     """Which half of the pages this file visits: the even-numbered ones (test_browser_b.py: the odd)."""
     return 0
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (scripts/test does)"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="session")
-def served(site):
-    base, server = serve(site)
-    yield base
-    server.shutdown()
 
 
 def pages_of(site: Path) -> list[str]:
@@ -103,9 +68,22 @@ class Watch:
         page.on("request", request)
 
 
+@functools.cache
+def index_without_pages(url: str) -> str:
+    """Material's search index at ``url`` with its settings but no pages (see `visits`)."""
+    with urllib.request.urlopen(url) as response:
+        return json.dumps({"config": json.load(response)["config"], "docs": []})
+
+
+def search_without_pages(route) -> None:  # noqa: ANN001
+    route.fulfill(status=200, content_type="application/json", body=index_without_pages(route.request.url))
+
+
 def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280):  # noqa: ANN001
+    """``path`` loaded with every diagram drawn. No check made with it uses search, so its index is empty."""
     context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900}, accept_downloads=True)
     page = context.new_page()
+    page.route("**/search/search_index.json", search_without_pages)
     page.set_default_timeout(120_000)  # a loaded 2-core machine takes long over the biggest diagrams
     watch = Watch(page, base)
     page.goto(base + path, wait_until="load")

@@ -16,8 +16,8 @@ from test_browser import DRAWN, load
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# The site, browser and visit fixtures of test_browser.py.
-site, browser, served, visits = first_half.site, first_half.browser, first_half.served, first_half.visits
+# The visits of test_browser.py, to this file's half of the pages.
+visits = first_half.visits
 
 
 @pytest.fixture(scope="module")

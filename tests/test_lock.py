@@ -149,6 +149,10 @@ def test_check_names_the_layer_that_changed(tmp_path, monkeypatch):
 
     # Someone widens the second convolution to 5×5: 16·16·25 + 16 = 6,416; total 448 + 6,416 + 170 = 7,034.
     (tmp_path / "mynet.py").write_text(NET.replace("KERNEL", "5").replace("PAD", "2"), encoding="utf-8")
+    # Python's bytecode cache goes by a source's size and mtime in whole seconds: both can match
+    # here, where a real edit comes seconds later. Dating the edit a few seconds on keeps the cache honest.
+    later = (tmp_path / "mynet.py").stat().st_mtime + 5
+    os.utime(tmp_path / "mynet.py", (later, later))
     changed = invoke("check", "--lock", "archdoc.lock.json")
     assert changed.exit_code == 1
     lines = changed.stdout.splitlines()

@@ -95,8 +95,18 @@ def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280
 WIDE = """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc-summary, .archdoc-arithmetic')]
      .map(e => ({cls: e.className, client: e.clientWidth, table: e.querySelector('table') ? e.querySelector('table').scrollWidth : 0}))
      .filter(f => f.table > f.client + 1)"""
+# Whether mermaid.js came with the page (its script element, and the library it defines),
+# and whether the page has a diagram to draw: archdoc's, or one Material draws from a fence.
+MERMAID = """() => ({
+  script: [...document.scripts].some(s => (s.src || '').endsWith('/mermaid.min.js')),
+  library: typeof window.mermaid !== 'undefined',
+  diagrams: document.querySelectorAll('.archdoc-diagram, .mermaid').length,
+})"""
 # Every page of one kind, and the diagram-heavy ones, are also visited in the dark scheme.
 DARK = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
+# Every page fetches the same search index (2.2 MB, every layer row) and Material's search
+# rebuilds it in a worker; the home page, in both schemes, is visited with it.
+SEARCHED = {""}
 
 
 # Tabs open at once in the page visits. Each draws in its own renderer process, so an idle core
@@ -118,7 +128,7 @@ class Tab:
         self.page.route("**/search/search_index.json", lambda route: self._index(route, empty_index))
 
     def _index(self, route, empty_index: str) -> None:  # noqa: ANN001
-        if self.path in DARK:
+        if self.path in SEARCHED:
             route.continue_()
         else:
             route.fulfill(status=200, content_type="application/json", body=empty_index)
@@ -136,7 +146,8 @@ class Tab:
             self.page.wait_for_function(f"() => {ALL_DRAWN}", polling=50)
         diagrams = self.page.evaluate(DRAWN)
         self.page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-        return {"diagrams": diagrams, "problems": list(self.watch.problems), "wide": self.page.evaluate(WIDE)}
+        return {"diagrams": diagrams, "problems": list(self.watch.problems), "wide": self.page.evaluate(WIDE),
+                "mermaid": self.page.evaluate(MERMAID)}
 
 
 def my_pages(site: Path, half: int) -> list[str]:
@@ -151,8 +162,8 @@ def visits(site, served, browser, half) -> dict[tuple[str, str], dict]:
     One visit serves several tests, since loading a page and drawing its diagrams is what costs.
     `TABS` tabs per scheme go from page to page, as a reader does; while one tab's page is
     read, the others draw theirs. Material's search rebuilds its index (2.2 MB, every layer
-    row) on each page; outside the pages also visited in the dark scheme, a tab gets an index
-    with no pages, which saves a third of the time.
+    row) on each page; outside the home page (`SEARCHED`), a tab gets an index with no pages,
+    which saves a third of the time.
     """
     seen = {}
     empty = json.dumps({"config": json.loads((site / "search" / "search_index.json").read_text())["config"], "docs": []})
@@ -197,6 +208,14 @@ def test_every_page_loads_cleanly_and_draws_its_diagrams(site, visits, half):
     model_pages = [p for p in pages if p.startswith("models/") and p != "models/"]
     dark_blocks = sum((site / p / "index.html").read_text(encoding="utf-8").count('class="archdoc-diagram"') for p in pages if p in DARK)
     assert drawn == blocks + dark_blocks and blocks >= len(model_pages)  # at least the whole network on each
+
+
+def test_mermaid_loads_only_on_pages_with_diagrams(visits):
+    """mermaid.js (3.5 MB) comes only with the pages that draw a diagram."""
+    found = {path: seen["mermaid"] for (path, scheme), seen in visits.items() if scheme == "light"}
+    wrong = {path: m for path, m in found.items() if m["script"] != bool(m["diagrams"]) or m["library"] != bool(m["diagrams"])}
+    assert not wrong, wrong
+    assert any(m["diagrams"] for m in found.values()) and not all(m["diagrams"] for m in found.values())
 
 
 def test_tables_fit_without_sideways_scrolling_at_1280(site, visits, half):

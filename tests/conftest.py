@@ -176,8 +176,11 @@ def served(site: Path):
 def browser():
     """Debian's Chromium, headless, driven by Playwright."""
     from playwright.sync_api import sync_playwright
-    from sites import CHROMIUM, CHROMIUM_ARGS
+    from sites import CHROMIUM, CHROMIUM_ARGS, finished
 
+    installing = os.environ.get("ARCHDOC_TEST_CHROMIUM")  # scripts/test installs it while the tests start
+    if installing:
+        finished(Path(installing), Path(installing).with_suffix(".log"), "installing Chromium")
     assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install -y chromium (scripts/test does)"
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -146,12 +146,20 @@ def repository_site(out: Path) -> Path:
 
 def _built_by_scripts_site(out: Path) -> Path:
     """``out`` once scripts/site has built it; scripts/test writes its exit status and log beside it."""
-    status, log = out.with_name(out.name + ".status"), out.with_name(out.name + ".log")
-    deadline = time.monotonic() + 900
-    while not status.exists():
-        assert time.monotonic() < deadline, f"scripts/site has not finished building {out} (see {log})"
-        time.sleep(0.25)
-    text = log.read_text(encoding="utf-8")
-    assert status.read_text(encoding="utf-8").strip() == "0", text[-4000:]
+    text = finished(out.with_name(out.name + ".status"), out.with_name(out.name + ".log"), f"scripts/site building {out}")
     assert not re.findall(r"^WARNING\s+-", text, re.M), text[-4000:]  # MkDocs's own warnings
     return out
+
+
+def finished(status: Path, log: Path, what: str) -> str:
+    """Wait until a step scripts/test runs beside the tests has written its exit status; its log.
+
+    Fails the test when the step failed, showing the end of the log.
+    """
+    deadline = time.monotonic() + 900
+    while not status.exists():
+        assert time.monotonic() < deadline, f"{what} has not finished (see {log})"
+        time.sleep(0.25)
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    assert status.read_text(encoding="utf-8").strip() == "0", f"{what} failed:\n{text[-4000:]}"
+    return text

@@ -1,4 +1,4 @@
-"""Shared fixtures: golden files and cached traces."""
+"""Shared fixtures: golden files, cached traces, the Mermaid parser, and the browser tests' site and Chromium."""
 
 from __future__ import annotations
 

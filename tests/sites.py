@@ -1,4 +1,5 @@
-"""Helpers for tests that build MkDocs sites: small projects, in-process builds, a local server."""
+"""Helpers for tests that build MkDocs sites: small projects, in-process builds, a local server,
+this repository's site, Debian's Chromium, and the steps scripts/test runs beside the tests."""
 
 from __future__ import annotations
 
@@ -130,8 +131,9 @@ def serve(folder: Path, prefix: str = "") -> tuple[str, http.server.ThreadingHTT
 def repository_site(out: Path) -> Path:
     """This repository's site, checked to have been built with ``--strict`` and no warning.
 
-    Under scripts/test, it is the site scripts/site built as the Pages workflow does (archdoc
-    installed non-editable), named by ``ARCHDOC_TEST_SITE``, once that build has ended.
+    Under scripts/test given no arguments, it is the site scripts/site built as the Pages
+    workflow does (archdoc installed non-editable), named by ``ARCHDOC_TEST_SITE``, once that
+    build has ended.
     Otherwise it is built into ``out`` by the ``mkdocs build --strict`` command, as a project
     builds it (its zoo models traced by forked workers).
     """
@@ -158,7 +160,9 @@ def finished(status: Path, log: Path, what: str) -> str:
     """
     deadline = time.monotonic() + 900
     while not status.exists():
-        assert time.monotonic() < deadline, f"{what} has not finished (see {log})"
+        if time.monotonic() > deadline:
+            tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else "(no log)"
+            raise AssertionError(f"{what} has not finished in 15 minutes; its log ends:\n{tail}")
         time.sleep(0.25)
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     assert status.read_text(encoding="utf-8").strip() == "0", f"{what} failed:\n{text[-4000:]}"

@@ -2,8 +2,8 @@
 other half in test_browser_b.py, which another worker runs at the same time).
 
 The site (the ``site`` fixture of conftest.py, from ``sites.repository_site``) is the one
-scripts/test builds as the Pages workflow does, or, run without it, one ``mkdocs build --strict``
-for both files. It is served locally.
+scripts/test, given no arguments, builds as the Pages workflow does; otherwise one
+``mkdocs build --strict`` for both files. It is served locally.
 Every page loads with no console error and no request leaving the site; every
 diagram is drawn; tables fit; mermaid.js loads only where diagrams are; the
 full-size view zooms, pans and downloads; block nodes link to their diagrams;
@@ -99,7 +99,7 @@ WIDE = """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .archdoc
 # and whether the page has a diagram to draw: archdoc's, or one Material draws from a fence.
 MERMAID = """() => ({
   script: [...document.scripts].some(s => (s.src || '').endsWith('/mermaid.min.js')),
-  library: typeof window.mermaid !== 'undefined',
+  library: typeof window.mermaid?.render === 'function',
   diagrams: document.querySelectorAll('.archdoc-diagram, .mermaid').length,
 })"""
 # Every page of one kind, and the diagram-heavy ones, are also visited in the dark scheme.
@@ -210,12 +210,20 @@ def test_every_page_loads_cleanly_and_draws_its_diagrams(site, visits, half):
     assert drawn == blocks + dark_blocks and blocks >= len(model_pages)  # at least the whole network on each
 
 
+# Pages with no diagram: the home page, the guide, the API reference and the overview.
+WITHOUT_DIAGRAMS = {"", "guide/cli/", "guide/plugin/", "guide/embed/", "guide/checks/", "guide/python/", "guide/trust/", "reference/", "models/"}
+
+
 def test_mermaid_loads_only_on_pages_with_diagrams(visits):
-    """mermaid.js (3.5 MB) comes only with the pages that draw a diagram."""
+    """mermaid.js (3.5 MB) comes only with the pages that draw a diagram: every model page, no other."""
     found = {path: seen["mermaid"] for (path, scheme), seen in visits.items() if scheme == "light"}
     wrong = {path: m for path, m in found.items() if m["script"] != bool(m["diagrams"]) or m["library"] != bool(m["diagrams"])}
     assert not wrong, wrong
-    assert any(m["diagrams"] for m in found.values()) and not all(m["diagrams"] for m in found.values())
+    models = [p for p in found if p.startswith("models/") and p != "models/"]
+    assert models and all(found[p]["diagrams"] for p in models)
+    plain = [p for p in found if p in WITHOUT_DIAGRAMS]
+    assert plain and not any(found[p]["script"] or found[p]["library"] for p in plain)
+    assert set(found) <= set(models) | WITHOUT_DIAGRAMS  # a new page is placed in one or the other
 
 
 def test_tables_fit_without_sideways_scrolling_at_1280(site, visits, half):

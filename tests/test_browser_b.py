@@ -25,7 +25,7 @@ def half() -> int:
     return 1
 
 
-# First: it builds its own small site, while the other worker builds the repository's.
+# First: it builds its own small site, while the repository's is still being built.
 def test_a_diagram_beyond_mermaids_default_limits_renders(tmp_path, browser, monkeypatch):
     """130 residual blocks expanded: 4 edges each, more than Mermaid's default 500."""
     shutil.copy(Path(__file__).parent / "user_models.py", tmp_path / "user_models_deep.py")

@@ -95,7 +95,8 @@ class _PlainDispatch(TorchDispatchMode):
     """A dispatch mode whose ``__torch_dispatch__`` PyTorch calls directly.
 
     By default PyTorch wraps it in dynamo's "disable", for modes used under torch.compile;
-    nothing here is compiled, and the wrapper took a third of the oracle's time over the zoo.
+    nothing here is compiled, and the wrapper ran around every op (the oracle over the zoo:
+    21.8 s with it, 20.4 s without).
     """
 
     @classmethod

@@ -118,20 +118,20 @@ TABS = 2
 class Tab:
     """One tab of its own browser context, visiting pages in turn and recording what each shows."""
 
-    def __init__(self, browser, base: str, scheme: str, empty_index: str) -> None:  # noqa: ANN001
+    def __init__(self, browser, base: str, scheme: str) -> None:  # noqa: ANN001
         self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(120_000)
         self.watch = Watch(self.page, base)
         self.base = base
         self.path = ""
-        self.page.route("**/search/search_index.json", lambda route: self._index(route, empty_index))
+        self.page.route("**/search/search_index.json", self._index)
 
-    def _index(self, route, empty_index: str) -> None:  # noqa: ANN001
+    def _index(self, route) -> None:  # noqa: ANN001
         if self.path in SEARCHED:
             route.continue_()
         else:
-            route.fulfill(status=200, content_type="application/json", body=empty_index)
+            search_without_pages(route)
 
     def open(self, path: str) -> None:
         """Start loading ``path``: returns once the navigation is under way, so other tabs draw meanwhile."""
@@ -166,10 +166,9 @@ def visits(site, served, browser, half) -> dict[tuple[str, str], dict]:
     which saves a third of the time.
     """
     seen = {}
-    empty = json.dumps({"config": json.loads((site / "search" / "search_index.json").read_text())["config"], "docs": []})
     for scheme in ["light", "dark"]:
         waiting = iter([path for path in my_pages(site, half) if scheme == "light" or path in DARK])
-        tabs = [Tab(browser, served, scheme, empty) for _ in range(TABS)]
+        tabs = [Tab(browser, served, scheme) for _ in range(TABS)]
         drawing = []
         for tab in tabs:
             path = next(waiting, None)

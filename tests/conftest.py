@@ -164,7 +164,17 @@ def site() -> Path:
 
 @pytest.fixture(scope="session")
 def served(site: Path):
-    """``site`` served locally: its base URL."""
+    """``site`` served locally, its search index listing no pages (no check but one visit uses search): its base URL."""
+    from sites import serve
+
+    base, server = serve(site, search=False)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def served_with_search(site: Path):
+    """``site`` served locally as it is, search index and all: its base URL."""
     from sites import serve
 
     base, server = serve(site)

@@ -12,10 +12,7 @@ the 404 page keeps its styling under the configured ``site_url``.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -51,10 +48,10 @@ def pages_of(site: Path) -> list[str]:
 class Watch:
     """Console errors, page errors, failed requests and requests leaving the site, for one page."""
 
-    def __init__(self, page, base: str) -> None:  # noqa: ANN001
+    def __init__(self, page, *bases: str) -> None:  # noqa: ANN001
         self.problems: list[str] = []
         self.requests: list[str] = []
-        origin = urlparse(base).netloc
+        origins = {urlparse(base).netloc for base in bases}
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         # A request the browser itself cancels as the tab moves on (the last page's favicon) is no fault of the site.
@@ -62,28 +59,16 @@ class Watch:
 
         def request(r) -> None:  # noqa: ANN001
             self.requests.append(r.url)
-            if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != origin:
+            if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc not in origins:
                 self.problems.append(f"outside: {r.url}")
 
         page.on("request", request)
 
 
-@functools.cache
-def index_without_pages(url: str) -> str:
-    """Material's search index at ``url`` with its settings but no pages (see `visits`)."""
-    with urllib.request.urlopen(url) as response:
-        return json.dumps({"config": json.load(response)["config"], "docs": []})
-
-
-def search_without_pages(route) -> None:  # noqa: ANN001
-    route.fulfill(status=200, content_type="application/json", body=index_without_pages(route.request.url))
-
-
 def load(browser, base: str, path: str, scheme: str = "light", width: int = 1280):  # noqa: ANN001
-    """``path`` loaded with every diagram drawn. No check made with it uses search, so its index is empty."""
+    """``path`` loaded with every diagram drawn (no check made with it uses search: ``base`` may serve an index without pages)."""
     context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.route("**/search/search_index.json", search_without_pages)
     page.set_default_timeout(120_000)  # a loaded 2-core machine takes long over the biggest diagrams
     watch = Watch(page, base)
     page.goto(base + path, wait_until="load")
@@ -105,7 +90,8 @@ MERMAID = """() => ({
 # Every page of one kind, and the diagram-heavy ones, are also visited in the dark scheme.
 DARK = {"", "models/", "guide/cli/", "reference/", "models/resnet18-1x116x116-2-classes/", "models/googlenet/", "models/resnet152/"}
 # Every page fetches the same search index (2.2 MB, every layer row) and Material's search
-# rebuilds it in a worker; the home page, in both schemes, is visited with it.
+# rebuilds it in a worker; the home page, in both schemes, is visited with it (the others are
+# served with an index of no pages: see `sites.serve`).
 SEARCHED = {""}
 
 
@@ -118,26 +104,20 @@ TABS = 2
 class Tab:
     """One tab of its own browser context, visiting pages in turn and recording what each shows."""
 
-    def __init__(self, browser, base: str, scheme: str) -> None:  # noqa: ANN001
+    def __init__(self, browser, base: str, searched: str, scheme: str) -> None:  # noqa: ANN001
         self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(120_000)
-        self.watch = Watch(self.page, base)
-        self.base = base
+        self.watch = Watch(self.page, base, searched)
+        self.base = base  # the site, its search index without pages
+        self.searched = searched  # the site whole, for the pages in SEARCHED
         self.path = ""
-        self.page.route("**/search/search_index.json", self._index)
-
-    def _index(self, route) -> None:  # noqa: ANN001
-        if self.path in SEARCHED:
-            route.continue_()
-        else:
-            search_without_pages(route)
 
     def open(self, path: str) -> None:
         """Start loading ``path``: returns once the navigation is under way, so other tabs draw meanwhile."""
         self.path = path
         self.watch.problems.clear()
-        self.page.goto(self.base + path, wait_until="commit")
+        self.page.goto((self.searched if path in SEARCHED else self.base) + path, wait_until="commit")
 
     def seen(self) -> dict:
         """What the open page shows once it has loaded and drawn every diagram, with its details opened."""
@@ -156,7 +136,7 @@ def my_pages(site: Path, half: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def visits(site, served, browser, half) -> dict[tuple[str, str], dict]:
+def visits(site, served, served_with_search, browser, half) -> dict[tuple[str, str], dict]:
     """Each of this half's pages visited once at 1280 px in the light scheme (and some in the dark one), with what was seen.
 
     One visit serves several tests, since loading a page and drawing its diagrams is what costs.
@@ -168,7 +148,7 @@ def visits(site, served, browser, half) -> dict[tuple[str, str], dict]:
     seen = {}
     for scheme in ["light", "dark"]:
         waiting = iter([path for path in my_pages(site, half) if scheme == "light" or path in DARK])
-        tabs = [Tab(browser, served, scheme) for _ in range(TABS)]
+        tabs = [Tab(browser, served, served_with_search, scheme) for _ in range(TABS)]
         drawing = []
         for tab in tabs:
             path = next(waiting, None)

@@ -35,7 +35,7 @@ def test_a_diagram_beyond_mermaids_default_limits_renders(tmp_path, browser, mon
     html = (tmp_path / "site" / "models" / "user_models_deep-deepresidual-4x8x8-blocks-130" / "index.html").read_text(encoding="utf-8")
     network = html.rsplit('class="archdoc-diagram"', 1)[1]
     assert network.count("--&gt;") > 500  # drawn expanded, not collapsed to the default limits
-    base, server = serve(tmp_path / "site")
+    base, server = serve(tmp_path / "site", search=False)
     try:
         context, page, watch = load(browser, base, "models/user_models_deep-deepresidual-4x8x8-blocks-130/")
         boxes = page.evaluate(DRAWN)

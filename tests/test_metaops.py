@@ -311,3 +311,60 @@ def test_a_render_imports_neither_sympy_nor_dynamo():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "shape, size",
+    [((2, 96, 27, 27), 5), ((1, 3, 8), 5), ((1, 4, 3, 5, 5), 2), ((2, 2, 6, 6), 7), ((1, 16, 1, 1), 1)],
+)
+def test_local_response_norm_is_answered_whole_as_the_function_gives_it(shape, size):
+    """AlexNet 2012's normalisation: a dozen ops on meta, answered by its input's shape when FastMeta is asked to."""
+    from torch.nn import functional as F
+
+    from archdoc.tracing.input_range import FastMeta
+
+    x = meta(*shape)
+    expected = F.local_response_norm(x, size, 1e-4, 0.75, 2.0)
+    with FastMeta(composites=True):
+        got = F.local_response_norm(x, size, 1e-4, 0.75, 2.0)
+    assert (got.shape, got.dtype, got.device) == (expected.shape, expected.dtype, expected.device)
+
+
+def test_local_response_norm_keeps_its_own_errors_and_edge_cases():
+    from torch.nn import functional as F
+
+    from archdoc.tracing.input_range import FastMeta, holds_composites
+
+    with FastMeta(composites=True), pytest.raises(ValueError, match="3D or higher"):
+        F.local_response_norm(meta(4, 5), 3)
+    with FastMeta(composites=True):
+        empty = meta(0, 3, 4, 4)
+        assert F.local_response_norm(empty, 3) is empty  # the function returns its empty input itself
+        assert F.local_response_norm(meta(1, 4, 5, 5, dtype=torch.float16), 3).dtype == torch.float16
+    assert holds_composites(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.LocalResponseNorm(5)))
+    assert not holds_composites(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()))
+
+
+@pytest.mark.parametrize(
+    "packet, args",
+    [
+        (aten.mm, (meta(3, 7), meta(7, 5))),
+        (aten.addmm, (meta(5), meta(3, 7), meta(7, 5))),
+        (aten.bmm, (meta(4, 3, 7), meta(4, 7, 5))),
+        (aten.baddbmm, (meta(4, 3, 5), meta(4, 3, 7), meta(4, 7, 5))),
+        (aten.convolution, (meta(2, 3, 16, 16), meta(8, 3, 3, 3), None, [2, 2], [1, 1], [1, 1], False, [0, 0], 1)),
+        (aten.convolution, (meta(1, 8, 9, 9), meta(8, 2, 3, 3), None, [1, 1], [0, 0], [2, 2], False, [0, 0], 4)),
+        (aten.convolution, (meta(1, 8, 7, 7), meta(8, 4, 4, 4), None, [2, 2], [1, 1], [1, 1], True, [1, 1], 1)),
+        (aten.convolution, (meta(2, 6, 10), meta(6, 3, 5), None, [3], [0], [1], False, [0], 2)),
+    ],
+    ids=lambda c: str(c) if not isinstance(c, tuple) else "",
+)
+def test_the_recorders_own_flop_formulas_agree_with_pytorchs(packet, args):
+    """Matrix products and convolutions are counted without PyTorch's pytree wrapper: the same figures."""
+    from torch.utils.flop_counter import flop_registry
+
+    from archdoc.tracing.recorder import _count_flops
+
+    out = packet.default(*args)
+    expected = flop_registry[packet](*args, out_val=out)
+    assert _count_flops(packet, args, {}, out) == expected > 0

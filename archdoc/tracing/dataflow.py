@@ -137,26 +137,26 @@ class FlowRecorder:
 
     # ------------------------------------------------------------------ module calls
 
-    def enter(self, module: nn.Module, args: Any) -> None:
-        """A module call starts; a unit outside any other unit becomes a node when it ends."""
+    def enter(self, module: nn.Module, given: Sequence[torch.Tensor]) -> None:
+        """A module call starts with the tensors ``given`` (positional, then keyword);
+        a unit outside any other unit becomes a node when it ends."""
         if self.unit_depth:
             if self._units.get(id(module), False):
                 self.unit_depth += 1
             return
         if self._units.get(id(module), False):
             self.unit_depth = 1
-            inputs, reads = self._sources(_tensors(args))
+            inputs, reads = self._sources(given)
             self._open.append((module, inputs, reads))
 
-    def leave(self, module: nn.Module, output: Any) -> None:
-        """A module call ends."""
+    def leave(self, module: nn.Module, outs: Sequence[torch.Tensor]) -> None:
+        """A module call ends, returning the tensors ``outs``."""
         if not self._units.get(id(module), False) or not self.unit_depth:
             return
         self.unit_depth -= 1
         if self.unit_depth:
             return
         _, inputs, reads = self._open.pop()
-        outs = _tensors(output)
         name = self.names.get(id(module), type(module).__name__)
         node = FlowNode(
             self._unique(name), "call_module", name, inputs, name,

@@ -17,17 +17,79 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from typing import Any
+from typing import Any, Self
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from archdoc.shapes import InputSpec
-from archdoc.tracing.metaops import FastMeta
+from archdoc.tracing.metaops import meta_shortcut, shortcut_allowed
 from archdoc.tracing.prediction import Prediction
 from archdoc.tracing.recorder import make_inputs, tensors
 
-__all__ = ["SizeProbe", "with_spatial", "spatial_input", "find_input_range", "minimum_per_axis"]
+__all__ = ["FastMeta", "holds_composites", "SizeProbe", "with_spatial", "spatial_input", "find_input_range", "minimum_per_axis"]
+
+
+def _local_response_norm(x: Any, size: Any, *args: Any, **kwargs: Any) -> Any:
+    """``F.local_response_norm`` of a contiguous float meta tensor: its input's shape, without its dozen ops."""
+    plain = isinstance(x, torch.Tensor) and x.is_meta and x.dtype in (torch.float32, torch.float64) and x.is_contiguous()
+    if not (plain and x.dim() >= 3 and type(size) is int and size >= 1 and x.numel() > 0):
+        return None
+    return torch.empty(x.shape, dtype=x.dtype, device="meta")
+
+
+# Functions made of many ops whose result has their input's shape: answered whole.
+_COMPOSITES = {F.local_response_norm: _local_response_norm}
+
+
+class _WholeComposites(TorchFunctionMode):
+    """Answers the functions in ``_COMPOSITES`` before they run their ops."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        shortcut = _COMPOSITES.get(func)
+        out = shortcut(*args, **kwargs) if shortcut is not None else None
+        return out if out is not None else func(*args, **kwargs)
+
+
+class FastMeta(TorchDispatchMode):
+    """Runs a model with `meta_shortcut()`: the passes of the size searches.
+
+    Args:
+        composites: Also answer a few functions whole (local response norm), through a
+            function mode that sees every torch call: worth it only for a model that has them
+            (see `holds_composites`); it doubles the cost of a pass of LeNet-5.
+    """
+
+    def __init__(self, composites: bool = False) -> None:
+        super().__init__()
+        self._functions = _WholeComposites() if composites else None
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+    def __enter__(self) -> Self:
+        if self._functions is not None:
+            self._functions.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if self._functions is not None:
+            self._functions.__exit__(*exc)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        out = meta_shortcut(func, args) if shortcut_allowed(kwargs) else None
+        return out if out is not None else func(*args, **(kwargs or {}))
+
+
+def holds_composites(model: nn.Module) -> bool:
+    """Whether ``model`` has modules that `FastMeta` can answer whole."""
+    return any(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
 
 
 def with_spatial(spec: InputSpec, size: int) -> InputSpec:
@@ -73,6 +135,7 @@ class SizeProbe:
         self.device = device
         self.axes = tuple(range(len(spec.shape) - 1)) if axes is None else axes
         self.passes = 0
+        self._composites = holds_composites(model)
         self._answers: dict[int, bool] = dict(known or {})
 
     def sizes(self, size: int) -> tuple[int, ...]:
@@ -94,8 +157,8 @@ class SizeProbe:
     def _run(self, size: int) -> bool:
         self.passes += 1
         try:
-            with torch.no_grad(), FastMeta():
-                args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            with torch.no_grad(), FastMeta(self._composites):
                 out = self.model(*args, **kwargs)
         except Exception:
             return False
@@ -145,8 +208,8 @@ class SizeProbe:
 
         handle = layer.register_forward_pre_hook(stop)
         try:
-            with torch.no_grad(), FastMeta():
-                args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            with torch.no_grad(), FastMeta(self._composites):
                 self.model(*args, **kwargs)
         except _Reached as reached:
             return reached.shape[-1] if reached.shape else None

@@ -15,12 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from archdoc.tracing.layout import elementwise_strides, suggests_channels_last
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["meta_shortcut", "FastMeta", "shortcut_allowed", "ShapesRefused"]
+__all__ = ["meta_shortcut", "shortcut_allowed", "ShapesRefused"]
 
 _aten = torch.ops.aten
 # Elementwise ops whose output has the input's shape and dtype.
@@ -360,15 +359,3 @@ def _meta_cat(tensors: list[Any], dim: Any) -> Any:
     shape = list(first.shape)
     shape[dim] = sum(t.shape[dim] for t in tensors)
     return _empty(shape, first.dtype)
-
-
-class FastMeta(TorchDispatchMode):
-    """Runs a model with `meta_shortcut()` (for the input-size searches)."""
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        return False
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        out = meta_shortcut(func, args) if not kwargs or set(kwargs) <= _VALUE_KEYWORDS else None
-        return out if out is not None else func(*args, **(kwargs or {}))

@@ -64,6 +64,7 @@ class Prediction:
         self.exact = True
         self._plan: list[tuple[str, tuple[str, ...], str, Any]] = []
         self._read(flow)
+        self._steps = _compiled(self._plan, self._input.name)
         if not self.runs(tuple(self._input.shape[-dims:])):  # the traced size ran, so a step was misread
             raise _Unpredictable(self._input.name)
 
@@ -71,19 +72,18 @@ class Prediction:
         """Whether the model runs at ``spatial`` as far as the steps followed tell."""
         sizes: dict[str, tuple[int, ...]] = {self._input.name: tuple(spatial)}
         try:
-            for name, movers, action, param in self._plan:
+            for action, name, movers, param in self._steps:
                 first = sizes[movers[0]]
-                if any(sizes[m] != first for m in movers[1:]):
-                    return False  # a merge (addition, concatenation) of unequal sizes
-                if action == "keep":
-                    sizes[name] = first
-                elif action == "window":
+                if action == "window":
                     out = param(first)
                     if min(out) < 1:
                         return False
                     sizes[name] = out
-                elif action == "flatten" and param[0] * math.prod(first) != param[1]:
-                    return False  # the linear layer after it has a fixed width
+                elif action == "merge":
+                    if any(sizes[m] != first for m in movers[1:]):
+                        return False  # an addition or concatenation of unequal sizes
+                elif param[0] * math.prod(first) != param[1]:
+                    return False  # a flatten: the linear layer after it has a fixed width
         except _ERRORS:
             return False
         return True
@@ -159,6 +159,29 @@ def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int)
         return None
 
 
+def _compiled(plan: Sequence[tuple[str, tuple[str, ...], str, Any]], source: str) -> list[tuple[str, str, tuple[str, ...], Any]]:
+    """The plan as the steps that can fail or change sizes, each reading the tensors whose sizes it meets.
+
+    A step that keeps sizes (elementwise, normalisation, a window that gives its input's
+    size) only names its input's sizes again, so every tensor is traced back to the last
+    step that changed them; merges of tensors traced back to one source always agree.
+    """
+    origin: dict[str, str] = {source: source}
+    steps: list[tuple[str, str, tuple[str, ...], Any]] = []
+    for name, movers, action, param in plan:
+        roots = tuple(dict.fromkeys(origin[m] for m in movers))
+        if len(roots) > 1:
+            steps.append(("merge", name, roots, None))
+        if action == "window" and param is not None:
+            steps.append(("window", name, roots[:1], param))
+            origin[name] = name
+        elif action == "flatten":
+            steps.append(("flatten", name, roots[:1], param))
+        else:  # kept, or made fixed (then nothing reads it as a size)
+            origin[name] = roots[0]
+    return steps
+
+
 def _permuted(source: Sequence[int], shape: Sequence[int], axes: tuple[int, ...]) -> tuple[int, ...]:
     """Where the spatial ``axes`` of ``source`` went in ``shape``, a permutation of it, told apart by size.
 
@@ -181,11 +204,12 @@ def _per_dim(value: Any, dims: int) -> tuple[Any, ...]:
 
 
 def _window(layer: Layer, dims: int) -> Any:
-    """The sizes a convolution or pooling layer gives for the sizes it gets, as a function."""
+    """The sizes a convolution or pooling layer gives for the sizes it gets, as a function;
+    ``None`` when it gives every size back unchanged."""
     attrs = dict(layer.attrs)
     padding = attrs.get("padding", 0)
     if padding == "same":
-        return lambda sizes: sizes
+        return None
     kernel = _per_dim(attrs.get("kernel_size"), dims)
     stride = _per_dim(attrs.get("stride") or attrs.get("kernel_size"), dims)
     padding = _per_dim(0 if padding == "valid" else padding, dims)
@@ -196,6 +220,8 @@ def _window(layer: Layer, dims: int) -> Any:
         extra = _per_dim(attrs.get("output_padding", 0), dims)
         axes = tuple(zip(kernel, stride, padding, dilation, extra))
         return lambda sizes: tuple(transposed_size(n, *a) for n, a in zip(sizes, axes))
+    if all(s == 1 and d * (k - 1) == 2 * p for k, s, p, d in zip(kernel, stride, padding, dilation)):
+        return None  # every size n ≥ 1 gives n + 2p − d(k − 1) = n: a 1×1 or a padded 3×3 convolution
     ceil = bool(attrs.get("ceil_mode", False))
     axes = tuple((k, s, p, d, ceil) for k, s, p, d in zip(kernel, stride, padding, dilation))
     return lambda sizes: tuple(window_size(n, *a) for n, a in zip(sizes, axes))

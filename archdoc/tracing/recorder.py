@@ -25,7 +25,7 @@ from archdoc.tracing.dataflow import FlowRecorder
 from archdoc.tracing.metaops import ShapesRefused, meta_shortcut, shortcut_allowed
 from archdoc.tracing.record import Pad, Shape
 
-__all__ = ["Call", "Recorder", "tensors", "output_names", "make_inputs", "dtype_name"]
+__all__ = ["Call", "Recorder", "tensors", "flat_tensors", "output_names", "make_inputs", "dtype_name"]
 
 
 @dataclass
@@ -53,6 +53,13 @@ def tensors(obj: Any) -> Iterator[torch.Tensor]:
     elif isinstance(obj, (list, tuple)):
         for value in obj:
             yield from tensors(value)
+
+
+def flat_tensors(obj: Any) -> list[torch.Tensor]:
+    """`tensors()` as a list, at once for the common case of a tuple of tensors (a module's arguments)."""
+    if type(obj) is tuple and all(isinstance(t, torch.Tensor) for t in obj):
+        return list(obj)
+    return list(tensors(obj))
 
 
 def output_names(obj: Any, prefix: str = "") -> Iterator[str]:
@@ -95,6 +102,35 @@ _FLOPS: dict[Any, Any] = {
     torch.ops.aten._scaled_dot_product_attention_math_for_mps: _attention_flops,
 }
 
+def _matmul_flops(a: Any, b: Any) -> int:
+    """FLOPs of ``a @ b`` for 2-D or batched 3-D shapes: two per multiply-accumulate."""
+    *batch, rows, inner = a
+    return 2 * rows * inner * b[-1] * (batch[0] if batch else 1)
+
+
+def _conv_flops(x: Any, w: Any, out: Any, transposed: bool) -> int:
+    """FLOPs of a convolution: per output position (per input one when transposed), a
+    multiply-accumulate for every weight, two FLOPs each."""
+    positions = 1
+    for size in (x if transposed else out)[2:]:
+        positions *= size
+    weights = 1
+    for size in w:
+        weights *= size
+    return 2 * x[0] * positions * weights
+
+
+# The matrix products by their operands' positions; PyTorch's formulas for the ones
+# with a bias call the plain formula through its pytree wrapper, the costliest part of
+# counting a linear layer. Tests hold these to `flop_registry` on every zoo model.
+_MATMULS = {
+    torch.ops.aten.mm: (0, 1),
+    torch.ops.aten.bmm: (0, 1),
+    torch.ops.aten.addmm: (1, 2),
+    torch.ops.aten.baddbmm: (1, 2),
+}
+
+
 def _shape_of(value: Any) -> Any:
     return value.shape if isinstance(value, torch.Tensor) else value
 
@@ -102,6 +138,11 @@ def _shape_of(value: Any) -> Any:
 def _count_flops(packet: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int:
     """``_FLOPS[packet]`` on the op's arguments; PyTorch's formulas called on shapes directly
     where no argument nests tensors in a list (its wrapper maps a pytree over every call)."""
+    if packet is torch.ops.aten.convolution and len(args) >= 7 and isinstance(out, torch.Tensor):
+        return _conv_flops(args[0].shape, args[1].shape, out.shape, bool(args[6]))
+    operands = _MATMULS.get(packet)
+    if operands is not None and all(isinstance(args[i], torch.Tensor) for i in operands):
+        return _matmul_flops(args[operands[0]].shape, args[operands[1]].shape)
     formula = _FLOPS[packet]
     raw = getattr(formula, "__wrapped__", None)
     if raw is None or kwargs or any(isinstance(a, (list, tuple)) and any(isinstance(x, torch.Tensor) for x in a) for a in args):
@@ -210,23 +251,24 @@ class Recorder(TorchDispatchMode):
 
     def _pre(self, module: nn.Module, args: Any, kwargs: Any) -> None:
         index = len(self.calls)
+        given = flat_tensors(args) + (flat_tensors(kwargs) if kwargs else [])
         call = Call(
             index=index,
             module=module,
             depth=len(self.stack),
             parent=self.stack[-1].index if self.stack else None,
             repeat_of=self.first_call.get(id(module)),
-            input_shapes=tuple(tuple(t.shape) for t in tensors((args, kwargs))),
+            input_shapes=tuple(tuple(t.shape) for t in given),
         )
         self.first_call.setdefault(id(module), index)
         self.calls.append(call)
         self.stack.append(call)
-        self.flow.enter(module, (args, kwargs))
+        self.flow.enter(module, given)
 
     def _post(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         call = self.stack.pop()
-        self.flow.leave(module, output)
-        outs = list(tensors(output))
+        outs = flat_tensors(output)
+        self.flow.leave(module, outs)
         call.output_shapes = tuple(tuple(t.shape) for t in outs)
         call.output_dtypes = tuple(dtype_name(t.dtype) for t in outs)
 
@@ -235,13 +277,15 @@ class Recorder(TorchDispatchMode):
 def make_inputs(
     inputs: tuple[InputSpec, ...], batch: int, device: str
 ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
-    """Input tensors, by position and by name: zeros on meta (and for integer inputs), seeded normal values elsewhere."""
+    """Input tensors, by position and by name: empty on meta, zeros for integer inputs, seeded normal values elsewhere."""
     args: list[torch.Tensor] = []
     kwargs: dict[str, torch.Tensor] = {}
     for spec in inputs:
         dtype = getattr(torch, spec.dtype)
         shape = (batch, *spec.shape)
-        if device == "meta" or not spec.is_float:
+        if device == "meta":
+            tensor = torch.empty(shape, dtype=dtype, device=device)  # no values to fill
+        elif not spec.is_float:
             tensor = torch.zeros(shape, dtype=dtype, device=device)
         else:
             gen = torch.Generator(device="cpu").manual_seed(0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 from archdoc.tracing.metaops import ShapesRefused, meta_shortcut
 
@@ -56,6 +58,8 @@ CASES = [
     (aten.clamp.default, (meta(3, 1, 1), None, 4.6)),
     (aten.exp.default, (meta(3, 1, 1),)),
     (aten._softmax.default, (meta(1, 12, 197, 197), -1, False)),
+    (aten._safe_softmax.default, (meta(1, 4, 64, 64), -1)),  # attention's math path
+    (aten.mul.Scalar, (meta(1, 4, 64, 32), 0.42)),  # its scaled query
     (aten.ne.Tensor, (meta(64, 1, 49), meta(64, 49, 1))),  # Swin's shift mask: a boolean result
     (aten.masked_fill.Scalar, (meta(64, 49, 49), meta(64, 49, 49, dtype=torch.bool), -100.0)),
     (aten.mm.default, (meta(1, 512), meta(1000, 512).t())),  # a linear layer without bias
@@ -150,6 +154,8 @@ def test_shortcut_gives_the_kernels_layout(func, args):
         (aten.index.Tensor, (meta(4, 3), [meta(4, dtype=torch.bool)])),  # a mask: the size depends on values
         (aten._softmax.default, (meta(2, 3), 2, False)),  # dim out of range
         (aten._softmax.default, (meta(2, 3).t(), 1, False)),  # another layout: the kernel decides
+        (aten._safe_softmax.default, (meta(2, 3), -3)),  # dim out of range
+        (aten.mul.Scalar, (meta(2, 3, dtype=torch.int64), 0.5)),  # an integer tensor times a float: promoted
         (aten.masked_fill.Scalar, (meta(4, 3), meta(3, dtype=torch.bool), 1.0)),  # a broadcast mask
         (aten.cat.default, ([meta(1, 8, 4, 4).to(memory_format=torch.channels_last)] * 2, 1)),  # the kernel keeps this layout
         (aten.index.Tensor, (meta(4, 3), [None, meta(2, dtype=torch.int64)])),  # not the first dimension
@@ -319,8 +325,6 @@ def test_a_render_imports_neither_sympy_nor_dynamo():
 )
 def test_local_response_norm_is_answered_whole_as_the_function_gives_it(shape, size):
     """AlexNet 2012's normalisation: a dozen ops on meta, answered by its input's shape when FastMeta is asked to."""
-    from torch.nn import functional as F
-
     from archdoc.tracing.input_range import FastMeta
 
     x = meta(*shape)
@@ -331,8 +335,6 @@ def test_local_response_norm_is_answered_whole_as_the_function_gives_it(shape, s
 
 
 def test_local_response_norm_keeps_its_own_errors_and_edge_cases():
-    from torch.nn import functional as F
-
     from archdoc.tracing.input_range import FastMeta, holds_composites
 
     with FastMeta(composites=True), pytest.raises(ValueError, match="3D or higher"):
@@ -368,3 +370,55 @@ def test_the_recorders_own_flop_formulas_agree_with_pytorchs(packet, args):
     out = packet.default(*args)
     expected = flop_registry[packet](*args, out_val=out)
     assert _count_flops(packet, args, {}, out) == expected > 0
+
+
+def _layout(out: object) -> list[tuple]:
+    outs = out if isinstance(out, tuple) else (out,)
+    return [(t.shape, t.dtype, t.stride(), t.device) for t in outs]
+
+
+class _Mixed(nn.Module):
+    """A little of everything the shortcuts answer, and some they do not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 7, 2, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        self.lrn = nn.LocalResponseNorm(5)
+        self.branch = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.Hardswish(), nn.Conv2d(16, 8, 1))
+        self.other = nn.Sequential(nn.Conv2d(16, 8, 3, padding="same"), nn.ReLU6())
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(16, 4, 1), nn.SiLU(), nn.Conv2d(4, 16, 1), nn.Sigmoid())
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.lrn(self.pool(self.stem(x)))
+        x = torch.cat([self.branch(x), self.other(x)], 1) + x
+        x = x * self.se(x)
+        x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        x = F.avg_pool2d(x, 2)
+        return self.head(torch.flatten(x, 1))
+
+
+@pytest.mark.parametrize("size", [5, 8, 28, 29, 32, 36, 37, 64])
+def test_a_fast_pass_agrees_with_a_plain_pass_on_meta(size):
+    """Whole passes: the same output where the model runs, a failure where it does not."""
+    from archdoc.tracing.input_range import FastMeta, holds_composites
+
+    model = _Mixed().to("meta").eval()
+    x = meta(1, 3, size, size)
+    try:
+        with torch.no_grad():
+            expected = model(x)
+    except RuntimeError:
+        expected = None
+    try:
+        with torch.no_grad(), FastMeta(holds_composites(model)):
+            got = model(x)
+    except RuntimeError:
+        got = None
+    assert (expected is None) == (got is None)
+    if expected is not None:
+        assert _layout(got) == _layout(expected)
+    # Side ⌊⌈⌈n/2⌉/2⌉/2⌋ = 4 gives the head its 16·4·4 features: ⌈n/4⌉ is 8 or 9, n from 29 to 36.
+    assert (expected is not None) == (29 <= size <= 36)

@@ -40,7 +40,7 @@ _VALUE_KEYWORDS = frozenset({"approximate"})
 _BINARY = frozenset(
     {
         _aten.add.Tensor, _aten.add_.Tensor, _aten.mul.Tensor, _aten.mul_.Tensor,
-        _aten.div.Tensor, _aten.div_.Tensor, _aten.pow.Tensor_Scalar,
+        _aten.div.Tensor, _aten.div_.Tensor, _aten.pow.Tensor_Scalar, _aten.mul.Scalar,
     }
 )
 _COMPARISONS = frozenset({_aten.ne.Tensor, _aten.eq.Tensor})  # boolean results (Swin's shift mask)
@@ -109,7 +109,9 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         # One tensor (a float tensor with a Python number keeps its dtype).
         if any(isinstance(a, torch.Tensor) for a in args[1:]) or not _plain(x, strided=True) or 0 in x.shape:
             return None
-        return x if in_place else _strided(x.shape, elementwise_strides(x.shape, [x]), x.dtype)
+        if in_place:
+            return x
+        return _empty(x.shape, x.dtype) if x.is_contiguous() else _strided(x.shape, elementwise_strides(x.shape, [x]), x.dtype)
     if func in _BINARY or func in _COMPARISONS:
         other = args[1] if len(args) == 2 else None
         if not (_plain(x, strided=True) and _plain(other, strided=True)) or other.dtype != x.dtype:
@@ -130,7 +132,9 @@ def meta_shortcut(func: Any, args: tuple[Any, ...]) -> Any:
         return _empty(shape, x.dtype)  # contiguous from any layout, as PyTorch's meta reductions give
     if not _plain(x):
         return None
-    if func is _aten._softmax.default and len(args) == 3 and args[2] is False and type(args[1]) is int:
+    softmax = func is _aten._softmax.default and len(args) == 3 and args[2] is False
+    if (softmax or (func is _aten._safe_softmax.default and len(args) == 2)) and type(args[1]) is int:
+        # _safe_softmax: the attention math path's (a Python decomposition on meta, a millisecond a call).
         return _empty(x.shape, x.dtype) if -x.dim() <= args[1] < max(x.dim(), 1) else None
     if func is _aten.addmm.default and len(args) == 3:  # Linear: bias + input @ weight.T
         mat1, mat2 = args[1], args[2]
@@ -211,8 +215,11 @@ def _strided(shape: Any, strides: tuple[int, ...], dtype: torch.dtype) -> torch.
 
 def _ints(values: Any, dims: int) -> tuple[int, ...] | None:
     """One non-negative int per spatial dim (a single value repeated), or ``None``."""
-    if not isinstance(values, (list, tuple)) or not all(type(v) is int and v >= 0 for v in values):
+    if not isinstance(values, (list, tuple)):
         return None
+    for v in values:  # a loop: this runs for every convolution and pooling of every pass
+        if type(v) is not int or v < 0:
+            return None
     if len(values) == 1:
         return tuple(values) * dims
     return tuple(values) if len(values) == dims else None

@@ -14,15 +14,20 @@ import re
 __all__ = ["code_span", "table_cell", "paragraph", "attribute", "html_text", "one_line"]
 
 
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_TICKS = re.compile(r"`+")
+_MARKUP = re.compile(r"([\\`*_{}\[\]|])")
+
+
 def one_line(text: str) -> str:
     """Control characters and line breaks (``\\n``, ``\\r``, U+2028, ...) as single spaces."""
-    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]+", " ", text)
+    return _BREAKS.sub(" ", text)
 
 
 def code_span(text: str) -> str:
     """``text`` as inline code, whatever backticks it holds (the fence is longer than any run in it)."""
     text = one_line(text)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    longest = max((len(run) for run in _TICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -32,7 +37,7 @@ def paragraph(text: str) -> str:
     """``text`` as plain paragraph text: Markdown and HTML syntax shown literally."""
     text = one_line(text)
     text = html.escape(text, quote=False)
-    return re.sub(r"([\\`*_{}\[\]|])", r"\\\1", text)
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def table_cell(text: str) -> str:

@@ -10,7 +10,6 @@ at several nodes gets its title as a caption inside it instead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from archdoc.diagram.build import group_chain
@@ -46,7 +45,8 @@ _ENTITIES = {
     "&": "#38;",
     "%": "#37;",
 }
-_ESCAPE = re.compile("|".join(re.escape(c) for c in _ENTITIES))
+# One pass: control characters and line breaks to spaces, the rest of the above to entities.
+_LABEL = str.maketrans({**{chr(i): " " for i in range(32)}, **dict.fromkeys("\u2028\u2029\x7f\x85", " "), **_ENTITIES})
 
 
 def escape_label(text: str) -> str:
@@ -57,9 +57,8 @@ def escape_label(text: str) -> str:
     spaces. Reserved words (``end``, ``class``, ``subgraph``...) are harmless
     inside quotes, and ids never come from labels.
     """
-    text = "".join(" " if ord(c) < 32 or c in "\u2028\u2029\x7f\x85" else c for c in text)
     # Mermaid rejects an empty quoted label; a space keeps the node and reads as blank.
-    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], text) or " "
+    return text.translate(_LABEL) or " "
 
 
 @dataclass

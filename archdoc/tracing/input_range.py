@@ -21,37 +21,23 @@ from typing import Any, Self
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archdoc.shapes import InputSpec
-from archdoc.tracing.metaops import meta_shortcut, shortcut_allowed
+from archdoc.tracing.metaops import COMPOSITE_MODULES, composite_shortcut, meta_shortcut, shortcut_allowed
 from archdoc.tracing.prediction import Prediction
 from archdoc.tracing.recorder import make_inputs, tensors
 
 __all__ = ["FastMeta", "holds_composites", "SizeProbe", "with_spatial", "spatial_input", "find_input_range", "minimum_per_axis"]
 
 
-def _local_response_norm(x: Any, size: Any, *args: Any, **kwargs: Any) -> Any:
-    """``F.local_response_norm`` of a contiguous float meta tensor: its input's shape, without its dozen ops."""
-    plain = isinstance(x, torch.Tensor) and x.is_meta and x.dtype in (torch.float32, torch.float64) and x.is_contiguous()
-    if not (plain and x.dim() >= 3 and type(size) is int and size >= 1 and x.numel() > 0):
-        return None
-    return torch.empty(x.shape, dtype=x.dtype, device="meta")
-
-
-# Functions made of many ops whose result has their input's shape: answered whole.
-_COMPOSITES = {F.local_response_norm: _local_response_norm}
-
-
 class _WholeComposites(TorchFunctionMode):
-    """Answers the functions in ``_COMPOSITES`` before they run their ops."""
+    """Answers composite functions (`composite_shortcut`) before they run their ops."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
-        shortcut = _COMPOSITES.get(func)
-        out = shortcut(*args, **kwargs) if shortcut is not None else None
+        out = composite_shortcut(func, args, kwargs)
         return out if out is not None else func(*args, **kwargs)
 
 
@@ -89,7 +75,7 @@ class FastMeta(TorchDispatchMode):
 
 def holds_composites(model: nn.Module) -> bool:
     """Whether ``model`` has modules that `FastMeta` can answer whole."""
-    return any(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
+    return any(isinstance(m, COMPOSITE_MODULES) for m in model.modules())
 
 
 def with_spatial(spec: InputSpec, size: int) -> InputSpec:

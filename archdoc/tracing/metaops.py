@@ -15,11 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 from archdoc.tracing.layout import elementwise_strides, suggests_channels_last
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["meta_shortcut", "shortcut_allowed", "ShapesRefused"]
+__all__ = ["meta_shortcut", "composite_shortcut", "COMPOSITE_MODULES", "shortcut_allowed", "ShapesRefused"]
 
 _aten = torch.ops.aten
 # Elementwise ops whose output has the input's shape and dtype.
@@ -366,3 +368,22 @@ def _meta_cat(tensors: list[Any], dim: Any) -> Any:
     shape = list(first.shape)
     shape[dim] = sum(t.shape[dim] for t in tensors)
     return _empty(shape, first.dtype)
+
+
+def _meta_local_response_norm(x: Any, size: Any, *args: Any, **kwargs: Any) -> Any:
+    """``F.local_response_norm`` of a plain meta tensor: its input's shape, without its dozen ops."""
+    if not (_plain(x) and x.dim() >= 3 and type(size) is int and size >= 1 and x.numel() > 0):
+        return None
+    return _empty(x.shape, x.dtype)
+
+
+# Functions made of many ops whose result has their input's shape, answered whole, and the
+# modules that call them (a model without these gains nothing from looking for the functions).
+_COMPOSITES = {F.local_response_norm: _meta_local_response_norm}
+COMPOSITE_MODULES = (nn.LocalResponseNorm,)
+
+
+def composite_shortcut(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The result of a composite torch function (``_COMPOSITES``) on meta tensors without its ops, or ``None``."""
+    shortcut = _COMPOSITES.get(func)
+    return shortcut(*args, **kwargs) if shortcut is not None else None

@@ -62,9 +62,7 @@ class Prediction:
         self._input = next(n for n in flow if n.op == "placeholder")
         self._dims = dims
         self.exact = True
-        self._plan: list[tuple[str, tuple[str, ...], str, Any]] = []
-        self._read(flow)
-        self._steps = _compiled(self._plan, self._input.name)
+        self._steps = _compiled(self._read(flow), self._input.name)
         if not self.runs(tuple(self._input.shape[-dims:])):  # the traced size ran, so a step was misread
             raise _Unpredictable(self._input.name)
 
@@ -88,8 +86,9 @@ class Prediction:
             return False
         return True
 
-    def _read(self, flow: Sequence[FlowNode]) -> None:
-        """The plan: each step reading a size-dependent tensor, with the axes its output's sizes sit on."""
+    def _read(self, flow: Sequence[FlowNode]) -> list[tuple[str, tuple[str, ...], str, Any]]:
+        """The plan: each step reading a size-dependent tensor (name, the tensors it reads, action, parameter)."""
+        plan: list[tuple[str, tuple[str, ...], str, Any]] = []
         rank = len(self._input.shape)
         axes_of: dict[str, tuple[int, ...]] = {self._input.name: tuple(range(rank - self._dims, rank))}
         unknown: set[str] = set()
@@ -110,9 +109,10 @@ class Prediction:
                 unknown.add(node.name)
                 self.exact = False
                 continue
-            self._plan.append((node.name, movers, action, param))
+            plan.append((node.name, movers, action, param))
             if axes is not None:
                 axes_of[node.name] = axes
+        return plan
 
     def _step(self, node: FlowNode, source: Any, axes: tuple[int, ...]) -> tuple[Any, str, Any]:
         """What ``node`` does to sizes on ``axes`` of ``source``: its output's axes (``None`` once fixed), action, parameter."""

@@ -10,6 +10,7 @@ Calls and ops also go to a `FlowRecorder`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,13 +112,7 @@ def _matmul_flops(a: Any, b: Any) -> int:
 def _conv_flops(x: Any, w: Any, out: Any, transposed: bool) -> int:
     """FLOPs of a convolution: per output position (per input one when transposed), a
     multiply-accumulate for every weight, two FLOPs each."""
-    positions = 1
-    for size in (x if transposed else out)[2:]:
-        positions *= size
-    weights = 1
-    for size in w:
-        weights *= size
-    return 2 * x[0] * positions * weights
+    return 2 * x[0] * math.prod((x if transposed else out)[2:]) * math.prod(w)
 
 
 # The matrix products by their operands' positions; PyTorch's formulas for the ones

@@ -361,3 +361,205 @@ def test_input_range_search_follows_the_graph(monkeypatch, model, minimum, most)
     with torch.no_grad(), pytest.raises(RuntimeError):  # one pixel less fails
         model()(torch.empty(1, 3, minimum - 1, minimum - 1))
     assert model()(torch.empty(1, 3, minimum, minimum)).shape == (1, 10)
+
+
+# Graphs that look like ones the size arithmetic vouches for, but where a prediction without
+# passes would be wrong. Each is traced at 10×10: a 3×3 convolution without padding gives 8×8.
+
+
+class _Conv8(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+
+class JoinsAPositionMap(_Conv8):
+    """A learnt 8×8 map concatenated to the features: only 10×10 runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.position = torch.nn.Parameter(torch.zeros(1, 4, 8, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.conv(x), self.position], 1)
+
+
+class JoinsAConstant(_Conv8):
+    """An 8×8 constant made in forward, concatenated to the features: only 10×10 runs."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.conv(x), torch.ones(1, 1, 8, 8, device=x.device)], 1)
+
+
+class FixedView(_Conv8):
+    """A view to a hard-coded 4-D shape: only 10×10 runs."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).view(1, 4, 8, 8) * 2
+
+
+class SpatialLayerNorm(_Conv8):
+    """A layer norm over the 8×8 map itself: only 10×10 runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = torch.nn.LayerNorm([8, 8])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x))
+
+
+class HalfAdaptive(_Conv8):
+    """Adaptive pooling that keeps the height (output size (None, 2)), then a fixed-width head:
+    the head needs 4·8·2 features, so the height after the convolution must be 8: only 10 runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AdaptiveAvgPool2d((None, 2))
+        self.head = torch.nn.Linear(4 * 8 * 2, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.conv(x)), 1))
+
+
+class Crop(_Conv8):
+    """A crop to 8×8 before a fixed-width head: every size from 10 up runs (the crop clamps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = torch.nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.conv(x)[:, :, :8, :8], 1))
+
+
+class CroppingConv(torch.nn.Conv2d):
+    """A convolution of the user's own class that crops its output to at most 8×8."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x)[:, :, :8, :8]
+
+
+class OwnConv(torch.nn.Module):
+    """A `torch.nn.Conv2d` subclass with its own forward, then a fixed-width head: at 10×10 it
+    gives what its attributes say, but the crop lets every size from 10 up run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = CroppingConv(3, 4, 3)
+        self.head = torch.nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.conv(x), 1))
+
+
+class SumsOverChannelsAndHeight(_Conv8):
+    """A sum over channels and height, leaving the width, then a fixed-width head: only 10 runs."""
+
+    def __init__(self, channels: int = 4) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, channels, 3)
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(x).sum((1, 2)))
+
+
+class SumsOverEightChannelsAndHeight(SumsOverChannelsAndHeight):
+    """The same with 8 channels: the width left over (8) looks like the channels a global pooling keeps."""
+
+    def __init__(self) -> None:
+        super().__init__(channels=8)
+
+
+class ResizesTo8(_Conv8):
+    """A resize to 8×8 (which the 10×10 trace keeps as it is) before a fixed-width head: every size
+    from 3 up runs, as the 3×3 convolution needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resize = torch.nn.Upsample(size=(8, 8))
+        self.head = torch.nn.Linear(4 * 8 * 8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.resize(self.conv(x)), 1))
+
+
+class JoinsAPooledMap(_Conv8):
+    """The features concatenated with an 8×8 adaptive pooling of themselves: only 10×10 runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AdaptiveAvgPool2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.cat([y, self.pool(y)], 1)
+
+
+@pytest.mark.parametrize(
+    ("model", "low", "high"),
+    [
+        (JoinsAPositionMap, 10, 10),
+        (JoinsAConstant, 10, 10),
+        (FixedView, 10, 10),
+        (SpatialLayerNorm, 10, 10),
+        (HalfAdaptive, 10, 10),
+        (Crop, 10, None),
+        (OwnConv, 10, None),
+        (JoinsAPooledMap, 10, 10),
+        (ResizesTo8, 3, None),
+        (SumsOverChannelsAndHeight, 10, 10),
+        (SumsOverEightChannelsAndHeight, 10, 10),
+    ],
+)
+def test_a_range_the_arithmetic_cannot_vouch_for_is_found_by_passes(monkeypatch, model, low, high):
+    # Without passes, each would be predicted from what it keeps or changes at 10×10 (3×3 and up,
+    # no maximum; or exactly 10 where a fixed-width head follows).
+    sizes = count_passes(monkeypatch)
+    trace = archdoc.trace(model(), "3x10x10")
+    assert trace.minimum_input == (low, low)
+    assert trace.maximum_input == (None if high is None else (high, high))
+    assert sizes, "the range needed passes"
+    with torch.no_grad():
+        for size in (low, high or 2 * 10):
+            model()(torch.empty(1, 3, size, size))
+        for size in (low - 1, high and high + 1):
+            if size:
+                with pytest.raises(RuntimeError):
+                    model()(torch.empty(1, 3, size, size))
+
+
+class Vouched(torch.nn.Module):
+    """Only steps the arithmetic vouches for: windows, batch norm, a residual addition with a
+    1×1 stride-2 shortcut, squeeze-and-excitation scaling, a concatenation, a flatten to a
+    fixed-width head. By hand: 7×7/2 pad 3 then 3×3/2 pad 1 give ⌈n/4⌉; the residual's 3×3/2
+    pad 1 and 1×1/2 agree at ⌈m/2⌉; the head needs 16·2·2 features, so ⌈⌈n/4⌉/2⌉ = 2: n = 9..16."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 7, 2, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.pool = torch.nn.MaxPool2d(3, 2, 1)
+        self.body = torch.nn.Conv2d(8, 8, 3, 2, 1)
+        self.shortcut = torch.nn.Conv2d(8, 8, 1, 2)
+        self.squeeze = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Conv2d(8, 8, 1), torch.nn.Sigmoid())
+        self.head = torch.nn.Linear(16 * 2 * 2, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.stem(x))
+        y = torch.relu(self.body(x) + self.shortcut(x))
+        y = torch.cat([y, y * self.squeeze(y)], 1)
+        return self.head(torch.flatten(y, 1))
+
+
+def test_a_range_the_arithmetic_vouches_for_takes_no_pass(monkeypatch):
+    sizes = count_passes(monkeypatch)
+    trace = archdoc.trace(Vouched(), "3x16x16")
+    assert sizes == []
+    assert (trace.minimum_input, trace.maximum_input) == ((9, 9), (16, 16))
+    with torch.no_grad():
+        for size in (9, 16):
+            assert Vouched()(torch.empty(1, 3, size, size)).shape == (1, 10)
+        for size in (8, 17):
+            with pytest.raises(RuntimeError):
+                Vouched()(torch.empty(1, 3, size, size))

@@ -288,3 +288,35 @@ def test_the_dispatcher_count_agrees_with_pytorchs_flop_counter():
         with DispatcherCount() as ours, torch.no_grad():
             model(torch.empty(size, device="meta"))
         assert ours.mult_adds == theirs.get_total_flops() // 2 > 0
+
+
+# One model per family whose graph the size arithmetic vouches for: its range takes no pass
+# (archdoc.tracing.prediction), so passes on PyTorch's meta kernels confirm it here instead.
+# The figures themselves are torchvision's min_size (test_minimum_input here and in the
+# catalogue files) and hand arithmetic (test_accepted_input_range).
+VOUCHED = ["lenet5", "alexnet_2012", "vgg11", "resnet18", "googlenet", "squeezenet1_1", "densenet121",
+           "mobilenet_v3_small", "mnasnet0_5", "regnet_x_400mf"]
+
+
+@pytest.mark.parametrize("name", VOUCHED)
+def test_a_vouched_range_takes_no_pass_and_the_kernels_agree(monkeypatch, name):
+    from archdoc.tracing.input_range import SizeProbe
+
+    monkeypatch.setattr(SizeProbe, "_run", lambda self, size: pytest.fail(f"{name}: a pass at {size}"))
+    trace = archdoc.trace(name)
+    monkeypatch.undo()
+    model = meta_model(name)
+    (low, _), (channels, _, traced) = trace.minimum_input, trace.inputs[0].shape
+
+    def runs(size: int) -> bool:
+        try:
+            return model(torch.empty(1, channels, size, size, device="meta")).numel() > 0
+        except RuntimeError:
+            return False
+
+    assert runs(low) and (low == 1 or not runs(low - 1))
+    if trace.maximum_input is None:
+        assert runs(2 * traced)
+    else:
+        high = trace.maximum_input[0]
+        assert runs(high) and not runs(high + 1)

@@ -38,10 +38,12 @@ __all__ = ["trace", "Trace", "Layer", "FlowNode", "LayerKind", "Pad", "Shape"]
 _WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPOOL, LayerKind.AVGPOOL})
 
 
-def _input_range(model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any) -> tuple[Any, Any]:
+def _input_range(
+    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str] = frozenset()
+) -> tuple[Any, Any]:
     """Per spatial axis, the smallest input that runs and, where one exists, the largest."""
     dims = len(spec.shape) - 1
-    predictor = size_predictor(flow, layers, dims)
+    predictor = size_predictor(flow, layers, dims, opaque)
     ran = all(t.numel() > 0 for t in tensors(output))
     low: list[int | None] = [None] * dims
     high: list[int | None] = [None] * dims
@@ -168,7 +170,7 @@ def _trace(
     flow = tuple(recorder.flow.nodes)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
-        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output)
+        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output, frozenset(recorder.flow.opaque))
 
     params = list(model.parameters())
     return Trace(

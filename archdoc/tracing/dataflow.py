@@ -15,6 +15,11 @@ well, and it costs no second pass.
   `FlowNode.reads`; so does every op downstream of tensors made from
   weights alone (a class token expanded to the batch).
 - Tensors made from nothing (``torch.zeros``) are constants, not inputs.
+
+Nodes whose effect on sizes the window arithmetic cannot vouch for are kept in
+`FlowRecorder.opaque` (see `archdoc.tracing.prediction`): units of a class that is not
+``torch.nn``'s own (their forward is anyone's code), and ops that read a tensor no node
+made (a weight or a constant) of more than one element.
 """
 
 from __future__ import annotations
@@ -111,6 +116,8 @@ class FlowRecorder:
         for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
             self._weights.setdefault(id(tensor), (name,))
         self._units: dict[int, bool] = {id(m): is_unit(m, model) for m in model.modules()}
+        self._foreign_units = {id(m) for m in model.modules() if not type(m).__module__.startswith("torch.nn.")}
+        self.opaque: set[str] = set()
         self._open: list[tuple[nn.Module, tuple[str, ...], tuple[str, ...]]] = []
 
     # ------------------------------------------------------------------ inputs and outputs
@@ -162,6 +169,8 @@ class FlowRecorder:
             self._unique(name), "call_module", name, inputs, name,
             tuple(outs[0].shape) if outs else None, kind_of(module), reads,
         )
+        if id(module) in self._foreign_units:
+            self.opaque.add(node.name)
         self._add(node, outs)
 
     # ------------------------------------------------------------------ ops between units
@@ -182,7 +191,10 @@ class FlowRecorder:
             return
         shape = tuple(outs[0].shape) if outs else None
         name = op_name(packet_name, [tuple(t.shape) for t in read], shape)
-        self._add(FlowNode(self._unique(name), "call_function", name, inputs, scope, shape, "", reads), outs)
+        node = FlowNode(self._unique(name), "call_function", name, inputs, scope, shape, "", reads)
+        if reads or any(id(t) not in self._producer and t.numel() > 1 for t in read):
+            self.opaque.add(node.name)
+        self._add(node, outs)
 
     # ------------------------------------------------------------------ bookkeeping
 

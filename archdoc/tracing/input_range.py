@@ -264,12 +264,17 @@ def minimum_per_axis(
 def find_input_range(probe: SizeProbe, traced: int, prediction: Prediction | None) -> tuple[int | None, int | None]:
     """Along the probe's axes, the smallest size that runs and the largest up to ``2 * traced`` (``None`` when that runs too).
 
-    A predicted edge is confirmed by real passes on both sides of it; an inexact prediction
+    A prediction vouched for (`Prediction.vouched`) is the answer. Otherwise a predicted edge
+    is confirmed by real passes on both sides of it; an inexact prediction
     gives a lower bound for the smallest size, where the search starts. Without a confirmed
     edge, the sizes next to the traced one are tried (a model built for one size, like a
     vision transformer, fails on both and needs no search); otherwise bisection finds the edge.
     """
     predict = (lambda n: prediction.runs(probe.sizes(n))) if prediction is not None else None
+    if predict is not None and prediction.vouched and predict(traced) and probe.runs(traced):
+        ceiling = 2 * traced
+        largest = None if predict(ceiling) else _first_false(predict, traced, ceiling) - 1
+        return _first_false(lambda n: not predict(n), 1, traced), largest
     smallest = None
     bad = 0  # the largest size a pass showed to fail below the traced one
     if predict is not None and predict(traced):

@@ -13,6 +13,12 @@ makes everything computed from it unknown. The prediction is then a lower bound:
 it still fails every size that a step it did follow rejects, which is where the
 search for the smallest size starts (`archdoc.tracing.input_range` confirms every
 predicted edge with real passes).
+
+A graph made only of steps whose every failure the arithmetic knows (``torch.nn``'s
+own windows, norms over channels, activations and dropout; elementwise ops, channel
+concatenations, global reductions and flattens between them, reading no weight or
+constant with spatial extent) is *vouched for*: its answer is the model's, so no pass
+has to confirm it. A test runs those confirmations over the zoo instead.
 """
 
 from __future__ import annotations
@@ -32,6 +38,18 @@ _PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
 _FLATTENS = frozenset({"flatten", "view", "reshape"})
 _REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
 _ERRORS = (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError)
+# Units whose every failure at another size is a window's: on inputs laid out as
+# (N, C, spatial...), they work on channels or element by element, or slide a window.
+_VOUCHED_KINDS = frozenset({
+    *_WINDOWED, *_ADAPTIVE, *_PASS_THROUGH, LayerKind.FLATTEN,
+})
+_TRAILING_NORMS = frozenset({"LayerNorm", "RMSNorm"})  # normalise fixed trailing (here spatial) sizes
+# Ops between units that work on any size their inputs share.
+_VOUCHED_OPS = frozenset({
+    "add", "sub", "mul", "div", "cat", "flatten", "clone", "dropout", "relu", "relu6", "hardtanh",
+    "sigmoid", "tanh", "silu", "gelu", "hardswish", "hardsigmoid", "leaky_relu", "elu", "clamp",
+    "clamp_min", "clamp_max", *_REDUCTIONS,
+})
 
 
 class _Unpredictable(Exception):
@@ -46,13 +64,24 @@ class Prediction:
     slides a window over them, or flattens them for a linear layer). `runs` replays
     that plan for other sizes.
 
+    Args:
+        flow: The traced graph.
+        layers: The traced module calls (for the windows' hyper-parameters).
+        dims: How many trailing axes of the input are spatial.
+        opaque: Nodes whose effect on sizes is not the arithmetic's to vouch for
+            (`archdoc.tracing.dataflow.FlowRecorder.opaque`).
+
     Attributes:
-        exact: Every step was followed: `runs` is the model's own answer (still
-            confirmed by passes). Otherwise `runs` is true wherever the steps it
+        exact: Every step was followed: `runs` is the model's own answer, as far as the
+            steps' recorded shapes tell. Otherwise `runs` is true wherever the steps it
             follows allow, so it may say a size runs that fails later.
+        vouched: Every step is one whose failures the arithmetic knows in full (see the
+            module's notes), so `runs` needs no pass to confirm it.
     """
 
-    def __init__(self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> None:
+    def __init__(
+        self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str] = frozenset()
+    ) -> None:
         self._by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
         self._shapes = {node.name: node.shape for node in flow}
         self._consumers: dict[str, list[FlowNode]] = {}
@@ -61,7 +90,9 @@ class Prediction:
                 self._consumers.setdefault(name, []).append(node)
         self._input = next(n for n in flow if n.op == "placeholder")
         self._dims = dims
+        self._opaque = opaque
         self.exact = True
+        self.vouched = True
         self._steps = _compiled(self._read(flow), self._input.name)
         if not self.runs(tuple(self._input.shape[-dims:])):  # the traced size ran, so a step was misread
             raise _Unpredictable(self._input.name)
@@ -112,7 +143,31 @@ class Prediction:
             plan.append((node.name, movers, action, param))
             if axes is not None:
                 axes_of[node.name] = axes
+            if self.vouched and not self._vouches(node, movers, self._shapes[movers[0]], axes_of[movers[0]], action, param):
+                self.vouched = False
+        self.vouched = self.vouched and self.exact
         return plan
+
+    def _vouches(self, node: FlowNode, movers: tuple[str, ...], source: Any, axes: tuple[int, ...], action: str, param: Any) -> bool:
+        """Whether ``node``'s step, as read, fails exactly where the arithmetic says (see the module's notes)."""
+        shape = node.shape
+        if node.name in self._opaque:
+            return False
+        if node.op == "call_module":
+            layer = self._by_name.get(node.target)
+            if node.kind not in _VOUCHED_KINDS or layer is None or layer.type in _TRAILING_NORMS:
+                return False
+            if node.kind in _ADAPTIVE and None in _per_dim(layer.attr("output_size"), self._dims):
+                return False  # an axis of size None keeps its input's size
+        elif node.target not in _VOUCHED_OPS:
+            return False
+        if action == "fixed" and node.op != "call_module" and (shape != tuple(source[:2]) or source[1] in (source[a] for a in axes)):
+            return False  # a reduction that may keep a spatial axis
+        for other in node.inputs:  # a tensor that depends on no size must broadcast along the spatial axes
+            extent = self._shapes.get(other) if other not in movers else ()
+            if extent is None or any(size != 1 for size in extent[max(0, len(extent) - self._dims):]):
+                return False
+        return True
 
     def _step(self, node: FlowNode, source: Any, axes: tuple[int, ...]) -> tuple[Any, str, Any]:
         """What ``node`` does to sizes on ``axes`` of ``source``: its output's axes (``None`` once fixed), action, parameter."""
@@ -148,13 +203,15 @@ class Prediction:
         return False
 
 
-def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int) -> Prediction | None:
+def size_predictor(
+    flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str] = frozenset()
+) -> Prediction | None:
     """The [`Prediction`][archdoc.tracing.prediction.Prediction] for a traced graph; ``None`` if it cannot start."""
     inputs = [n for n in flow if n.op == "placeholder"]
     if not inputs or inputs[0].shape is None or len(inputs[0].shape) < 1 + dims:
         return None
     try:
-        return Prediction(flow, layers, dims)
+        return Prediction(flow, layers, dims, opaque)
     except (_Unpredictable, *_ERRORS):
         return None
 

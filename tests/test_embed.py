@@ -21,8 +21,12 @@ def fake(args: str) -> str:
     return f"generated for {args}\nsecond line\n"
 
 
-# Text that contains no marker of its own: anything but '<!--'.
-outside = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200).filter(lambda t: "<!--" not in t)
+# Text that contains no marker of its own and opens no code fence (a fence left open before a
+# marker makes it an example, test_markers_inside_code_fences_are_examples): anything but '<!--',
+# '```' and '~~~'.
+outside = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200).filter(
+    lambda t: not any(mark in t for mark in ("<!--", "```", "~~~"))
+)
 newline = st.sampled_from(["\n", "\r\n"])
 
 

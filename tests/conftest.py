@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import pickle
@@ -11,6 +12,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+# A worker holds ~600,000 objects (torch, the zoo's cached traces); with the default thresholds
+# their full collections took about 11 of the suite's ~130 CPU-seconds, for little garbage.
+gc.set_threshold(50_000, 20, 100)
 
 # Traces and oracle figures made in this test run, shared by the xdist workers through one
 # directory (each worker would otherwise trace the whole zoo again). Made fresh for every run.

@@ -90,18 +90,26 @@ def all_zoo_traces():
         yield f"{name} {size}", cached_trace(name, size, num_classes=classes)
 
 
+def _statement_form(line: str) -> str:
+    """A diagram line with its labels, names and numbers blanked: what kind of statement it is."""
+    return re.sub(r"\d+", "0", re.sub(r"\b[A-Za-z_]\w*\b", "w", re.sub(r'"[^"]*"', '"t"', line))).strip()
+
+
 def test_every_zoo_diagram_parses_fits_and_keeps_titles_clear(mermaid):
-    """Every form of diagram a page shows goes through the parser, and each family's largest expansion.
+    """Every form of diagram a page shows goes through the parser, and the largest expansions.
 
     Diagrams that differ only in the digits inside their quoted labels ("64 × 56 × 56" against
     "128 × 28 × 28") are one form: Mermaid reads a quoted label as one string token whatever its
     characters, so the parser gets one of them (296 diagrams are 106 forms). Expanded (depth 1)
-    diagrams are shown only on request; each is checked here for size and arrows, and the parser
-    gets the largest of each family (the one nearest Mermaid's limits).
+    diagrams are shown only on request; each is checked here for size and arrows. They are made
+    of the statements the shown diagrams are made of (checked: no statement of another kind),
+    nested deeper and more of them, so the parser gets the two nearest Mermaid's limits: the
+    longest text and the most edges.
     """
     failures = []
-    largest_expansion: dict[str, tuple[int, str, str]] = {}
+    expansions: list[tuple[int, int, str, str]] = []
     parsed: set[str] = set()
+    statements: set[str] = set()
     for name, trace in all_zoo_traces():
         expansion = network_figure(trace, 1)
         network, blocks = section_figures(trace)  # what a page shows, from one structure
@@ -110,17 +118,20 @@ def test_every_zoo_diagram_parses_fits_and_keeps_titles_clear(mermaid):
             assert figure.edges <= MAX_EDGES and len(figure.text) <= MAX_TEXT, name
             assert arrows_through_titles(figure.text) == [], name
             assert " x " not in figure.text, name  # "×" in diagrams as in the text
-        family = get_entry(name.split()[0]).family
-        largest_expansion[family] = max(largest_expansion.get(family, (0, "", "")), (len(expansion.text), expansion.text, name))
+        expansions.append((len(expansion.text), expansion.edges, expansion.text, name))
         for figure in shown:
             form = re.sub(r'"[^"]*"', lambda label: re.sub(r"\d+", "0", label.group()), figure.text)
             if form not in parsed:
                 parsed.add(form)
+                statements.update(_statement_form(line) for line in figure.text.splitlines())
                 ok, error = mermaid.parse(figure.text)
                 if not ok:
                     failures.append((name, error))
-    assert len(largest_expansion) == 21  # one per zoo file: torchvision's 19 (EfficientNetV2 apart), LeNet, AlexNet
-    for _, text, name in largest_expansion.values():
+    assert len({get_entry(name.split()[0]).family for *_, name in expansions}) == 21  # torchvision's 19 (EfficientNetV2 apart), LeNet, AlexNet
+    for _, _, text, name in expansions:
+        assert {_statement_form(line) for line in text.splitlines()} <= statements, name
+    longest, most_edges = max(expansions), max(expansions, key=lambda e: (e[1], e[0]))
+    for _, _, text, name in dict.fromkeys([longest, most_edges]):
         ok, error = mermaid.parse(text)
         if not ok:
             failures.append((f"{name} expanded", error))

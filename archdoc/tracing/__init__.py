@@ -105,8 +105,9 @@ def trace(
             For registry models, the first size sets ``in_channels``.
         batch: Batch size.
         device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
-        input_range: Search the smallest (and largest) square input the model runs on,
-            a few more passes on meta; off, `Trace.minimum_input` stays ``None``.
+        input_range: Search the smallest (and largest) square input the model runs on: worked
+            out from the layers' window arithmetic, with a few more passes on meta wherever the
+            arithmetic cannot vouch for every step; off, `Trace.minimum_input` stays ``None``.
         timeout: Seconds the model's code may run (import, build, every pass); ``None`` for no limit.
         trust: Where an import path comes from and what it may run (see `archdoc.loading.Trust`);
             from Python, any module but the standard library's.

@@ -332,3 +332,18 @@ def test_lstm_with_token_ids_counts_by_hand():
     # Four gates, 12 steps: 12·4·32·(16 + 32), then the classifier 32·4.
     assert trace.mult_adds == 12 * 4 * 32 * (16 + 32) + 32 * 4
     assert trace.output_shape == (1, 4)
+
+
+def test_building_on_meta_places_and_skips_as_the_device_context_would():
+    from archdoc.tracing.build import building_on
+
+    with building_on("meta"):
+        assert torch.get_default_device() == torch.device("meta")  # as under torch.device("meta")
+        layer = nn.Linear(2, 3)
+        made = torch.zeros(2)
+        on_cpu = torch.zeros(2, device="cpu")
+        on_cpu.normal_()  # real values: initialised (skipping on meta is what keeps a render free
+        # of torch._dynamo: test_metaops.test_a_render_imports_neither_sympy_nor_dynamo)
+    assert layer.weight.is_meta and layer.bias.is_meta and made.is_meta
+    assert on_cpu.device.type == "cpu" and bool((on_cpu != 0).any())
+    assert torch.get_default_device() == torch.device("cpu")

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._device import DeviceContext, _device_constructors
 
 from archdoc.calls import ImportCall
 from archdoc.errors import ArchdocError, InputError
@@ -162,52 +163,75 @@ def _resolve_import(
     return Resolved(module, None, spec, imported.attribute, inputs, dict(kwargs), reason)
 
 
-class _SkipRandomInit(TorchFunctionMode):
-    """Make in-place initialisers no-ops on meta tensors (the random ones on every tensor with ``everywhere``).
+# In-place initialisers. A meta tensor has no values, so skipping them there changes
+# nothing; running them would import torch._dynamo through the reference implementations
+# (over a second).
+_RANDOM_FILLS = frozenset(
+    {
+        torch.Tensor.normal_,
+        torch.Tensor.uniform_,
+        torch.Tensor.random_,
+        torch.Tensor.exponential_,
+        torch.Tensor.log_normal_,
+        torch.Tensor.cauchy_,
+        torch.Tensor.geometric_,
+        torch.Tensor.bernoulli_,
+        torch.Tensor.erfinv_,
+        # nn.init functions that dispatch as torch functions themselves: the
+        # tensor methods they call would run below the mode and not be seen.
+        nn.init.normal_,
+        nn.init.uniform_,
+        nn.init.trunc_normal_,
+        # Linear's and the convolutions' default: skipped whole, it would first
+        # work out the fan-in through a dozen tensor calls, each seen by the mode.
+        nn.init.kaiming_uniform_,
+    }
+)
+# Constant fills (batch norm's ones and zeros, a running variance's fill): on meta each is a
+# Python kernel, a fifth of the time a batch-normalised network takes to build. Skipped on
+# meta tensors only, since a builder run with values may compute with what they fill.
+_CONSTANT_FILLS = frozenset({torch.Tensor.fill_, torch.Tensor.zero_, nn.init.zeros_, nn.init.ones_, nn.init.constant_})
 
-    A meta tensor has no values, so skipping them changes nothing; running them
-    would import torch._dynamo through the reference implementations (over a second).
-    A builder run with values for its arithmetic skips them on CPU tensors too: the
-    weights they would fill go to meta anyway.
+
+def _filled(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """The tensor an initialiser would fill (tensor methods get it first; nn.init passes it as ``tensor=``)."""
+    target = args[0] if args else kwargs.get("tensor")
+    return target if isinstance(target, torch.Tensor) else None
+
+
+class _OnMeta(DeviceContext):
+    """``torch.device("meta")`` that also skips every initialiser on meta tensors.
+
+    One mode, so every torch call of a build (a few thousand for a ResNet) passes one
+    Python handler. Being a `DeviceContext`, it is what ``torch.get_default_device()``
+    reports, as the plain device context is.
     """
 
-    def __init__(self, everywhere: bool = False) -> None:
-        super().__init__()
-        self.everywhere = everywhere
+    _SKIP = _RANDOM_FILLS | _CONSTANT_FILLS
 
-    _SKIP = frozenset(
-        {
-            torch.Tensor.normal_,
-            torch.Tensor.uniform_,
-            torch.Tensor.random_,
-            torch.Tensor.exponential_,
-            torch.Tensor.log_normal_,
-            torch.Tensor.cauchy_,
-            torch.Tensor.geometric_,
-            torch.Tensor.bernoulli_,
-            torch.Tensor.erfinv_,
-            # nn.init functions that dispatch as torch functions themselves: the
-            # tensor methods they call would run below this mode and not be seen.
-            nn.init.normal_,
-            nn.init.uniform_,
-            nn.init.trunc_normal_,
-            # Linear's and the convolutions' default: skipped whole, it would first
-            # work out the fan-in through a dozen tensor calls, each seen by the modes.
-            nn.init.kaiming_uniform_,
-        }
-    )
-
-    # Constant fills (batch norm's ones and zeros, a running variance's fill): skipped on meta
-    # tensors only, since a builder run with values may compute with what they fill. On meta
-    # each is a Python kernel, a fifth of the time a batch-normalised network takes to build.
-    _SKIP_ON_META = frozenset({torch.Tensor.fill_, torch.Tensor.zero_, nn.init.zeros_, nn.init.ones_, nn.init.constant_})
+    def __init__(self) -> None:
+        super().__init__(torch.device("meta"))
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
-        if func in self._SKIP or func in self._SKIP_ON_META:
-            # Tensor methods get the tensor first; nn.init passes it as `tensor=`.
-            target = args[0] if args else kwargs.get("tensor")
-            if isinstance(target, torch.Tensor) and (target.is_meta or (self.everywhere and func in self._SKIP)):
+        if func in self._SKIP:
+            target = _filled(func, args, kwargs)
+            if target is not None and target.is_meta:
+                return target
+        elif kwargs.get("device") is None and func in _device_constructors():
+            kwargs["device"] = self.device
+        return func(*args, **kwargs)
+
+
+class _SkipRandomInit(TorchFunctionMode):
+    """For a builder run with values on the CPU: random initialisers are no-ops on every
+    tensor (the weights they would fill go to meta anyway), constant fills on meta tensors."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        if func in _RANDOM_FILLS or func in _CONSTANT_FILLS:
+            target = _filled(func, args, kwargs)
+            if target is not None and (target.is_meta or func in _RANDOM_FILLS):
                 return target
         return func(*args, **kwargs)
 
@@ -220,15 +244,8 @@ class building_on:
         self._stack: list[Any] = []
 
     def __enter__(self) -> None:
-        self._stack = []
-        if self.device.type == "meta":
-            # Below the device context, which PyTorch runs first: what it hands on
-            # (nn.init.normal_, Tensor.normal_, ...) then reaches this mode.
-            skip = _SkipRandomInit()
-            skip.__enter__()
-            self._stack.append(skip)
-        self.device.__enter__()
-        self._stack.append(self.device)
+        self._stack = [_OnMeta() if self.device.type == "meta" else self.device]
+        self._stack[0].__enter__()
         if self.device.type != "meta":
             # Real weights: seeded, so pages are reproducible, without touching the caller's RNG.
             rng = torch.random.fork_rng(devices=[])
@@ -257,7 +274,7 @@ class building_with_values:
             hooks.register_module_parameter_registration_hook(_param_to_meta),
             hooks.register_module_buffer_registration_hook(_buffer_to_meta),
         ]
-        self._skip = _SkipRandomInit(everywhere=True)
+        self._skip = _SkipRandomInit()
         self._skip.__enter__()
         self._cpu = building_on("cpu")
         self._cpu.__enter__()

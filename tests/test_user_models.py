@@ -552,14 +552,45 @@ class Vouched(torch.nn.Module):
         return self.head(torch.flatten(y, 1))
 
 
-def test_a_range_the_arithmetic_vouches_for_takes_no_pass(monkeypatch):
+class PooledGate(torch.nn.Module):
+    """Features scaled by an 8×8/8 max pooling of themselves: the gate is 1×1 from 8 to 15, which
+    the multiplication broadcasts; at 16 it is 2×2 against 16×16, which it cannot; below 8 the
+    pooling gets less than its window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 1)
+        self.gate = torch.nn.MaxPool2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return y * self.gate(y)
+
+
+class JoinsTwoBranches(torch.nn.Module):
+    """An 8×8 convolution (n − 7) and an 8×8/8 pooling (⌊n/8⌋) concatenated: both 1×1 at 8 only;
+    at 9 they are 2×2 and 1×1, which a concatenation does not broadcast."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 8)
+        self.pool = torch.nn.MaxPool2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.conv(x), self.pool(x)], 1)
+
+
+@pytest.mark.parametrize(
+    ("model", "traced", "low", "high"), [(Vouched, 16, 9, 16), (PooledGate, 10, 8, 15), (JoinsTwoBranches, 8, 8, 8)]
+)
+def test_a_range_the_arithmetic_vouches_for_takes_no_pass(monkeypatch, model, traced, low, high):
     sizes = count_passes(monkeypatch)
-    trace = archdoc.trace(Vouched(), "3x16x16")
+    trace = archdoc.trace(model(), f"3x{traced}x{traced}")
     assert sizes == []
-    assert (trace.minimum_input, trace.maximum_input) == ((9, 9), (16, 16))
+    assert (trace.minimum_input, trace.maximum_input) == ((low, low), (high, high))
     with torch.no_grad():
-        for size in (9, 16):
-            assert Vouched()(torch.empty(1, 3, size, size)).shape == (1, 10)
-        for size in (8, 17):
+        for size in (low, high):
+            model()(torch.empty(1, 3, size, size))
+        for size in (low - 1, high + 1):
             with pytest.raises(RuntimeError):
-                Vouched()(torch.empty(1, 3, size, size))
+                model()(torch.empty(1, 3, size, size))

@@ -39,7 +39,7 @@ _WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPO
 
 
 def _input_range(
-    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str] = frozenset()
+    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str]
 ) -> tuple[Any, Any]:
     """Per spatial axis, the smallest input that runs and, where one exists, the largest."""
     dims = len(spec.shape) - 1

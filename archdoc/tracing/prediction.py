@@ -11,14 +11,15 @@ than it had at the traced size.
 A step the prediction cannot follow (a window partition, a reshape into tokens)
 makes everything computed from it unknown. The prediction is then a lower bound:
 it still fails every size that a step it did follow rejects, which is where the
-search for the smallest size starts (`archdoc.tracing.input_range` confirms every
-predicted edge with real passes).
+search for the smallest size starts (`archdoc.tracing.input_range` confirms
+predicted edges with real passes).
 
 A graph made only of steps whose every failure the arithmetic knows (``torch.nn``'s
 own windows, norms over channels, activations and dropout; elementwise ops, channel
 concatenations, global reductions and flattens between them, reading no weight or
 constant with spatial extent) is *vouched for*: its answer is the model's, so no pass
-has to confirm it. A test runs those confirmations over the zoo instead.
+has to confirm it (the tests confirm it on one zoo model of each family that has such
+graphs, and show the hostile models that only look like one getting their passes).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
 _PASS_THROUGH = (LayerKind.NORM, LayerKind.ACTIVATION, LayerKind.DROPOUT)
 _FLATTENS = frozenset({"flatten", "view", "reshape"})
 _REDUCTIONS = frozenset({"mean", "sum", "amax", "max", "amin"})
+_JOINS = frozenset({"cat", "stack", "concat", "concatenate", "hstack", "vstack", "dstack"})  # need equal sizes; other merges broadcast
 _ERRORS = (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError)
 # Units whose every failure at another size is a window's: on inputs laid out as
 # (N, C, spatial...), they work on channels or element by element, or slide a window.
@@ -79,9 +81,7 @@ class Prediction:
             module's notes), so `runs` needs no pass to confirm it.
     """
 
-    def __init__(
-        self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str] = frozenset()
-    ) -> None:
+    def __init__(self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str]) -> None:
         self._by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
         self._shapes = {node.name: node.shape for node in flow}
         self._consumers: dict[str, list[FlowNode]] = {}
@@ -109,8 +109,10 @@ class Prediction:
                         return False
                     sizes[name] = out
                 elif action == "merge":
-                    if any(sizes[m] != first for m in movers[1:]):
-                        return False  # an addition or concatenation of unequal sizes
+                    merged = _merged([sizes[m] for m in movers], param)
+                    if merged is None:
+                        return False  # a concatenation of unequal sizes, or an addition that cannot broadcast them
+                    sizes[name] = merged
                 elif param[0] * math.prod(first) != param[1]:
                     return False  # a flatten: the linear layer after it has a fixed width
         except _ERRORS:
@@ -143,12 +145,12 @@ class Prediction:
             plan.append((node.name, movers, action, param))
             if axes is not None:
                 axes_of[node.name] = axes
-            if self.vouched and not self._vouches(node, movers, self._shapes[movers[0]], axes_of[movers[0]], action, param):
+            if self.vouched and not self._vouches(node, movers, self._shapes[movers[0]], axes_of[movers[0]], action):
                 self.vouched = False
         self.vouched = self.vouched and self.exact
         return plan
 
-    def _vouches(self, node: FlowNode, movers: tuple[str, ...], source: Any, axes: tuple[int, ...], action: str, param: Any) -> bool:
+    def _vouches(self, node: FlowNode, movers: tuple[str, ...], source: Any, axes: tuple[int, ...], action: str) -> bool:
         """Whether ``node``'s step, as read, fails exactly where the arithmetic says (see the module's notes)."""
         shape = node.shape
         if node.name in self._opaque:
@@ -185,7 +187,8 @@ class Prediction:
         if node.target in _REDUCTIONS and len(shape) == 2 and len(source) > 2:
             return None, "fixed", None  # global pooling by a reduction: (N, C) whatever the size
         if len(shape) == len(source) and all(shape[a] == source[a] for a in axes):
-            return axes, "keep", None  # elementwise, normalisation, channel mixing
+            # Elementwise, normalisation, channel mixing; the parameter: whether it broadcasts what it merges.
+            return axes, "keep", node.op == "call_function" and node.target not in _JOINS
         if (node.target in _FLATTENS or module == LayerKind.FLATTEN) and len(shape) == 2:
             if not self._feeds_linear(node.name):
                 raise _Unpredictable(node.name)
@@ -203,9 +206,7 @@ class Prediction:
         return False
 
 
-def size_predictor(
-    flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str] = frozenset()
-) -> Prediction | None:
+def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str]) -> Prediction | None:
     """The [`Prediction`][archdoc.tracing.prediction.Prediction] for a traced graph; ``None`` if it cannot start."""
     inputs = [n for n in flow if n.op == "placeholder"]
     if not inputs or inputs[0].shape is None or len(inputs[0].shape) < 1 + dims:
@@ -228,15 +229,36 @@ def _compiled(plan: Sequence[tuple[str, tuple[str, ...], str, Any]], source: str
     for name, movers, action, param in plan:
         roots = tuple(dict.fromkeys(origin[m] for m in movers))
         if len(roots) > 1:
-            steps.append(("merge", name, roots, None))
+            steps.append(("merge", name, roots, action == "keep" and param))
+            origin[name] = name
         if action == "window" and param is not None:
             steps.append(("window", name, roots[:1], param))
             origin[name] = name
         elif action == "flatten":
             steps.append(("flatten", name, roots[:1], param))
-        else:  # kept, or made fixed (then nothing reads it as a size)
+        elif len(roots) == 1:  # kept, or made fixed (then nothing reads it as a size)
             origin[name] = roots[0]
     return steps
+
+
+def _merged(sizes: Sequence[tuple[int, ...]], broadcasts: bool) -> tuple[int, ...] | None:
+    """The sizes of a merge of tensors with these ``sizes``; ``None`` where it fails.
+
+    A concatenation needs them equal; an elementwise op broadcasts, so an axis of
+    size 1 takes the other's.
+    """
+    first = sizes[0]
+    if all(other == first for other in sizes[1:]):
+        return first
+    if not broadcasts:
+        return None
+    out = []
+    for along in zip(*sizes):
+        wide = set(along) - {1}
+        if len(wide) > 1:
+            return None
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)
 
 
 def _permuted(source: Sequence[int], shape: Sequence[int], axes: tuple[int, ...]) -> tuple[int, ...]:

@@ -32,15 +32,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(_SHARED, ignore_errors=True))
 
 
-# The longest files first (scripts/test hands out whole files, in this order): each worker starts
-# one half of the browser tests at once, sharing one site build. The zoo-wide files come before
-# the diagram test, which then finds every zoo trace made.
-LONGEST_FIRST = ["test_browser.py", "test_browser_b.py", "test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
+# The order files are handed out in (scripts/test hands out whole files): the longest first, the
+# zoo-wide ones before the diagram test, which then finds every zoo trace made; the two browser
+# files last, one per worker. Those wait for the site build and Chromium, which scripts/test makes
+# beside the tests: the rest of the suite runs meanwhile instead of waiting with them.
+FIRST = ["test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
+LAST = ["test_browser.py", "test_browser_b.py"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    rank = {name: i for i, name in enumerate(FIRST)} | {name: len(FIRST) + 1 + i for i, name in enumerate(LAST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,12 +42,13 @@ ELEMENTWISE = frozenset(
 )
 
 
-def ancestors(name: str) -> list[str]:
-    """``"a.b.c"`` → ``["a", "a.b", "a.b.c"]``; ``""`` → ``[]``."""
+@functools.lru_cache(maxsize=1 << 16)
+def ancestors(name: str) -> tuple[str, ...]:
+    """``"a.b.c"`` → ``("a", "a.b", "a.b.c")``; ``""`` → ``()`` (asked for again and again while a diagram is drawn)."""
     if not name:
-        return []
+        return ()
     parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return tuple(".".join(parts[:i]) for i in range(1, len(parts) + 1))
 
 
 def _stem(name: str) -> str:
@@ -69,6 +71,7 @@ class Structure:
     order: dict[str, int] = field(default_factory=dict)  # first call of each module
     _sorted: list[str] = field(default_factory=list)
     _depths: dict[str, int] = field(default_factory=dict)
+    _candidates: frozenset[str] | None = None
 
     @classmethod
     def of(cls, trace: Trace) -> Structure:
@@ -154,9 +157,11 @@ class Structure:
         """The output shapes of every layer inside ``block``: equal for blocks that are alike to the width."""
         return tuple(tuple(self.layers[n].output_shape) for n in self.descendants(block))
 
-    def group_candidates(self) -> set[str]:
+    def group_candidates(self) -> frozenset[str]:
         """Every module or implied stage that may be drawn as a box."""
-        return set(self.containers) | set(self.composites) | set(self.virtual.values())
+        if self._candidates is None:
+            self._candidates = frozenset(self.containers) | frozenset(self.composites) | frozenset(self.virtual.values())
+        return self._candidates
 
     def stem(self, name: str) -> str:
         return _stem(name)

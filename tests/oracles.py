@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torchinfo
 from torch import nn
-from torch.overrides import TorchFunctionMode
+from torch.utils._device import DeviceContext, _device_constructors
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
@@ -32,12 +32,21 @@ _INITIALISERS = frozenset(
 )
 
 
-class _SkipInitialisers(TorchFunctionMode):
+class _OnMeta(DeviceContext):
+    """``torch.device("meta")`` that also skips in-place initialisers on meta tensors: one Python
+    handler for every torch call of a build instead of two (a tenth of the time a build takes)."""
+
+    def __init__(self) -> None:
+        super().__init__(torch.device("meta"))
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        target = args[0] if args else kwargs.get("tensor")
-        if getattr(func, "__name__", "") in _INITIALISERS and isinstance(target, torch.Tensor) and target.is_meta:
-            return target
+        if getattr(func, "__name__", "") in _INITIALISERS:
+            target = args[0] if args else kwargs.get("tensor")
+            if isinstance(target, torch.Tensor) and target.is_meta:
+                return target
+        elif kwargs.get("device") is None and func in _device_constructors():
+            kwargs["device"] = self.device
         return func(*args, **kwargs)
 
 
@@ -47,7 +56,7 @@ def meta_model(name: str, *, norm_shortcut: bool = True, **kwargs) -> nn.Module:
     Its forward runs PyTorch's meta kernels, batch and layer norm apart (`NormShortcut`)
     unless ``norm_shortcut`` is false (for a caller whose own mode answers them).
     """
-    with torch.device("meta"), _SkipInitialisers():
+    with _OnMeta():
         model = archdoc.get_model(name, **kwargs).eval()
     if norm_shortcut:
         model.forward = types.MethodType(_forward_with_norm_shortcut, model)  # a copy's stays its own

@@ -36,7 +36,13 @@ def pytest_configure(config: pytest.Config) -> None:
 # zoo-wide ones before the diagram test, which then finds every zoo trace made; the two browser
 # files last, one per worker. Those wait for the site build and Chromium, which scripts/test makes
 # beside the tests: the rest of the suite runs meanwhile instead of waiting with them.
-FIRST = ["test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py"]
+FIRST = [
+    "test_torchinfo.py", "test_zoo_catalogue_d.py", "test_zoo_catalogue_c.py", "test_site.py", "test_diagram.py",
+    # Then by measured time, so the last files handed out are short and both workers end together.
+    "test_metaops.py", "test_hostile.py", "test_zoo_catalogue_b.py", "test_lock.py", "test_cli.py",
+    "test_zoo_catalogue_a.py", "test_user_models.py", "test_zoo.py", "test_registry.py", "test_loading.py",
+    "test_trace.py", "test_structure.py",
+]
 LAST = ["test_browser.py", "test_browser_b.py"]
 
 

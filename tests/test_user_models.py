@@ -409,28 +409,31 @@ class SpatialLayerNorm(_Conv8):
         return self.norm(self.conv(x))
 
 
-class HalfAdaptive(_Conv8):
+class _IntoHead(_Conv8):
+    """The convolution, then ``middle``, flattened into a linear layer of ``features`` inputs."""
+
+    def __init__(self, middle, features: int) -> None:  # noqa: ANN001
+        super().__init__()
+        self.middle = middle
+        self.head = torch.nn.Linear(features, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.middle(self.conv(x)), 1))
+
+
+class HalfAdaptive(_IntoHead):
     """Adaptive pooling that keeps the height (output size (None, 2)), then a fixed-width head:
     the head needs 4·8·2 features, so the height after the convolution must be 8: only 10 runs."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.pool = torch.nn.AdaptiveAvgPool2d((None, 2))
-        self.head = torch.nn.Linear(4 * 8 * 2, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(self.conv(x)), 1))
+        super().__init__(torch.nn.AdaptiveAvgPool2d((None, 2)), 4 * 8 * 2)
 
 
-class Crop(_Conv8):
+class Crop(_IntoHead):
     """A crop to 8×8 before a fixed-width head: every size from 10 up runs (the crop clamps)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.head = torch.nn.Linear(4 * 8 * 8, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.conv(x)[:, :, :8, :8], 1))
+        super().__init__(lambda y: y[:, :, :8, :8], 4 * 8 * 8)
 
 
 class CroppingConv(torch.nn.Conv2d):
@@ -472,17 +475,12 @@ class SumsOverEightChannelsAndHeight(SumsOverChannelsAndHeight):
         super().__init__(channels=8)
 
 
-class ResizesTo8(_Conv8):
+class ResizesTo8(_IntoHead):
     """A resize to 8×8 (which the 10×10 trace keeps as it is) before a fixed-width head: every size
     from 3 up runs, as the 3×3 convolution needs."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.resize = torch.nn.Upsample(size=(8, 8))
-        self.head = torch.nn.Linear(4 * 8 * 8, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.resize(self.conv(x)), 1))
+        super().__init__(torch.nn.Upsample(size=(8, 8)), 4 * 8 * 8)
 
 
 class JoinsAPooledMap(_Conv8):

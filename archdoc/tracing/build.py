@@ -193,7 +193,7 @@ _RANDOM_FILLS = frozenset(
 _CONSTANT_FILLS = frozenset({torch.Tensor.fill_, torch.Tensor.zero_, nn.init.zeros_, nn.init.ones_, nn.init.constant_})
 
 
-def _filled(func: Any, args: tuple, kwargs: dict) -> torch.Tensor | None:
+def _filled(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """The tensor an initialiser would fill (tensor methods get it first; nn.init passes it as ``tensor=``)."""
     target = args[0] if args else kwargs.get("tensor")
     return target if isinstance(target, torch.Tensor) else None
@@ -215,7 +215,7 @@ class _OnMeta(DeviceContext):
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
         if func in self._SKIP:
-            target = _filled(func, args, kwargs)
+            target = _filled(args, kwargs)
             if target is not None and target.is_meta:
                 return target
         elif kwargs.get("device") is None and func in _device_constructors():
@@ -230,7 +230,7 @@ class _SkipRandomInit(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
         if func in _RANDOM_FILLS or func in _CONSTANT_FILLS:
-            target = _filled(func, args, kwargs)
+            target = _filled(args, kwargs)
             if target is not None and (target.is_meta or func in _RANDOM_FILLS):
                 return target
         return func(*args, **kwargs)

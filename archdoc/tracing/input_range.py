@@ -271,7 +271,7 @@ def find_input_range(probe: SizeProbe, traced: int, prediction: Prediction | Non
     vision transformer, fails on both and needs no search); otherwise bisection finds the edge.
     """
     predict = (lambda n: prediction.runs(probe.sizes(n))) if prediction is not None else None
-    if predict is not None and prediction.vouched and predict(traced) and probe.runs(traced):
+    if predict is not None and prediction.vouched and probe.runs(traced):  # a prediction runs at the traced size
         ceiling = 2 * traced
         largest = None if predict(ceiling) else _first_false(predict, traced, ceiling) - 1
         return _first_false(lambda n: not predict(n), 1, traced), largest

@@ -7,9 +7,9 @@ counts a tied tensor once, like archdoc.
 
 from __future__ import annotations
 
-import re
-
 import functools
+import re
+import types
 
 import pytest
 import torch
@@ -363,8 +363,18 @@ def test_input_range_search_follows_the_graph(monkeypatch, model, minimum, most)
     assert model()(torch.empty(1, 3, minimum, minimum)).shape == (1, 10)
 
 
+def read_as_the_zoo_is(monkeypatch, *classes: type) -> None:
+    """Count these classes' forwards among those the arithmetic has read (`READ_FORWARDS`), as the zoo's are,
+    so that a test model meets the rules about its graph rather than the one about unread code."""
+    from archdoc.tracing import prediction
+
+    forwards = {f"{cls.forward.__module__}.{cls.forward.__qualname__}" for cls in classes}
+    monkeypatch.setattr(prediction, "READ_FORWARDS", prediction.READ_FORWARDS | forwards)
+
+
 # Graphs that look like ones the size arithmetic vouches for, but where a prediction without
 # passes would be wrong. Each is traced at 10×10: a 3×3 convolution without padding gives 8×8.
+# Their forwards count as read (`read_as_the_zoo_is`): what they test is the graph.
 
 
 class _Conv8(torch.nn.Module):
@@ -514,6 +524,7 @@ class JoinsAPooledMap(_Conv8):
 def test_a_range_the_arithmetic_cannot_vouch_for_is_found_by_passes(monkeypatch, model, low, high):
     # Without passes, each would be predicted from what it keeps or changes at 10×10 (3×3 and up,
     # no maximum; or exactly 10 where a fixed-width head follows).
+    read_as_the_zoo_is(monkeypatch, model, CroppingConv)
     sizes = count_passes(monkeypatch)
     trace = archdoc.trace(model(), "3x10x10")
     assert trace.minimum_input == (low, low)
@@ -582,6 +593,7 @@ class JoinsTwoBranches(torch.nn.Module):
     ("model", "traced", "low", "high"), [(Vouched, 16, 9, 16), (PooledGate, 10, 8, 15), (JoinsTwoBranches, 8, 8, 8)]
 )
 def test_a_range_the_arithmetic_vouches_for_takes_no_pass(monkeypatch, model, traced, low, high):
+    read_as_the_zoo_is(monkeypatch, model)
     sizes = count_passes(monkeypatch)
     trace = archdoc.trace(model(), f"3x{traced}x{traced}")
     assert sizes == []
@@ -592,3 +604,84 @@ def test_a_range_the_arithmetic_vouches_for_takes_no_pass(monkeypatch, model, tr
         for size in (low - 1, high + 1):
             with pytest.raises(RuntimeError):
                 model()(torch.empty(1, 3, size, size))
+
+
+class ChecksTheSize(_Conv8):
+    """A forward that tests the map's width itself and raises below 7 (n − 2 < 7): every size from
+    9 up runs. Its graph is a convolution, a global pooling and a linear layer, as a model that
+    runs from 3 up would have; no op shows the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.head = torch.nn.Linear(4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if y.shape[-1] < 7:
+            raise RuntimeError(f"a {y.shape[-1]}-wide map is too narrow")
+        return self.head(torch.flatten(self.pool(y), 1))
+
+
+def _sequential() -> torch.nn.Sequential:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 10))
+
+
+def _narrow_input_fails(module: torch.nn.Module, args: tuple) -> None:
+    if args[0].shape[-1] < 9:
+        raise RuntimeError("too narrow")
+
+
+def hooked_sequential() -> torch.nn.Sequential:
+    """`torch.nn`'s own layers and forwards, and a user's forward pre-hook that refuses inputs below 9."""
+    model = _sequential()
+    model.register_forward_pre_hook(_narrow_input_fails)
+    return model
+
+
+def sequential_with_its_own_forward() -> torch.nn.Sequential:
+    """A `torch.nn.Sequential` whose instance has a forward of its own that refuses inputs below 9."""
+    def forward(self: torch.nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        _narrow_input_fails(self, (x,))
+        return torch.nn.Sequential.forward(self, x)
+
+    model = _sequential()
+    model.forward = types.MethodType(forward, model)  # bound to the instance, so a copy gets its own
+    return model
+
+
+@pytest.mark.parametrize("make", [ChecksTheSize, hooked_sequential, sequential_with_its_own_forward])
+def test_a_size_tested_in_code_the_arithmetic_has_not_read_is_found_by_passes(monkeypatch, make):
+    sizes = count_passes(monkeypatch)
+    trace = archdoc.trace(make(), "3x10x10")
+    assert (trace.minimum_input, trace.maximum_input) == ((9, 9), None)
+    assert sizes, "the range needed passes"
+    with torch.no_grad():
+        make()(torch.empty(1, 3, 9, 9))
+        make()(torch.empty(1, 3, 20, 20))
+        with pytest.raises(RuntimeError):
+            make()(torch.empty(1, 3, 8, 8))
+
+
+def test_code_the_arithmetic_has_read_is_trusted_so_reading_it_matters(monkeypatch):
+    """The same model with its forward counted as read: the graph alone answers, and says 3."""
+    read_as_the_zoo_is(monkeypatch, ChecksTheSize)
+    sizes = count_passes(monkeypatch)
+    assert archdoc.trace(ChecksTheSize(), "3x10x10").minimum_input == (3, 3)  # by hand: a 3×3 convolution
+    assert sizes == []
+
+
+def test_a_global_forward_hook_leaves_no_forward_read():
+    """A hook every module calls (`register_module_forward_pre_hook`) is code around every forward."""
+
+    def narrow_input_fails(module: torch.nn.Module, args: tuple) -> None:
+        if isinstance(module, torch.nn.Conv2d):
+            _narrow_input_fails(module, args)
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(narrow_input_fails)
+    try:
+        trace = archdoc.trace(_sequential(), "3x10x10")
+    finally:
+        handle.remove()
+    assert trace.minimum_input == (9, 9)
+    assert archdoc.trace(_sequential(), "3x10x10").minimum_input == (3, 3)  # the hook gone: a 3×3 convolution

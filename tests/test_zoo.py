@@ -320,3 +320,16 @@ def test_a_vouched_range_takes_no_pass_and_the_kernels_agree(monkeypatch, name):
     else:
         high = trace.maximum_input[0]
         assert runs(high) and not runs(high + 1)
+
+
+def test_every_read_forward_is_a_zoo_class_of_its_own():
+    """`READ_FORWARDS` names forwards by where they are defined; each must be a zoo class's own, so a
+    renamed class or a moved forward cannot leave a stale name behind (its models would lose vouching)."""
+    import importlib
+
+    from archdoc.tracing.prediction import READ_FORWARDS
+
+    for qualified in sorted(READ_FORWARDS):
+        module, cls, method = qualified.rsplit(".", 2)
+        owner = getattr(importlib.import_module(module), cls)
+        assert method == "forward" and "forward" in vars(owner), qualified

@@ -27,7 +27,7 @@ from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
 from archdoc.tracing.guard import DEFAULT_TIMEOUT, guarded
 from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, spatial_input
-from archdoc.tracing.prediction import size_predictor
+from archdoc.tracing.prediction import size_predictor, unread_code
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Pad, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 
@@ -39,11 +39,11 @@ _WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPO
 
 
 def _input_range(
-    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str]
+    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str], read: bool
 ) -> tuple[Any, Any]:
     """Per spatial axis, the smallest input that runs and, where one exists, the largest."""
     dims = len(spec.shape) - 1
-    predictor = size_predictor(flow, layers, dims, opaque)
+    predictor = size_predictor(flow, layers, dims, opaque, read)
     ran = all(t.numel() > 0 for t in tensors(output))
     low: list[int | None] = [None] * dims
     high: list[int | None] = [None] * dims
@@ -146,6 +146,7 @@ def _trace(
     model.eval()
     _check_names(model, inputs, name)
 
+    read = input_range and not unread_code(model)  # before the recorder adds its hooks
     recorder = Recorder(model)
     recorder.attach()
     try:
@@ -171,7 +172,7 @@ def _trace(
     flow = tuple(recorder.flow.nodes)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
-        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output, frozenset(recorder.flow.opaque))
+        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output, frozenset(recorder.flow.opaque), read)
 
     params = list(model.parameters())
     return Trace(

@@ -20,6 +20,9 @@ concatenations, global reductions and flattens between them, reading no weight o
 constant with spatial extent) is *vouched for*: its answer is the model's, so no pass
 has to confirm it (the tests confirm it on one zoo model of each family that has such
 graphs, and show the hostile models that only look like one getting their passes).
+The graph records what ran, not the Python around it: a ``forward`` may test a size
+and raise, and no node would show it. So a graph is vouched for only when every
+``forward`` that ran is ``torch.nn``'s own or one of `READ_FORWARDS` (see `unread_code`).
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from torch import nn
+
 from archdoc.tracing.record import FlowNode, Layer, LayerKind
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["Prediction", "size_predictor"]
+__all__ = ["READ_FORWARDS", "Prediction", "size_predictor", "unread_code"]
 
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.CONV_TRANSPOSE)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
@@ -54,6 +59,50 @@ _VOUCHED_OPS = frozenset({
 })
 
 
+# The zoo's own forwards that the arithmetic has been checked against by reading them: they call
+# their children and join, add, scale or flatten what comes back, and never look at a size
+# (what differs between calls, such as a residual connection, is decided when the model is built).
+READ_FORWARDS = frozenset(
+    f"archdoc.zoo.{name}.forward"
+    for name in (
+        "alexnet.AlexNet", "alexnet.AlexNet2012", "alexnet.AlexNetBN", "lenet.LeNet5", "vgg.VGG",
+        "densenet.DenseBlock", "densenet.DenseLayer", "densenet.DenseNet",
+        "googlenet.BasicConv2d", "googlenet.GoogLeNet", "googlenet.Inception",
+        "inception.Inception3", "inception.InceptionA", "inception.InceptionAux", "inception.InceptionB",
+        "inception.InceptionC", "inception.InceptionD", "inception.InceptionE",
+        "layers.SqueezeExcitation", "mnasnet.InvertedResidual", "mnasnet.MNASNet",
+        "mobilenetv2.InvertedResidual", "mobilenetv2.MobileNetV2", "mobilenetv3.InvertedResidual", "mobilenetv3.MobileNetV3",
+        "regnet.RegNet", "regnet.ResBottleneckBlock", "resnet.BasicBlock", "resnet.Bottleneck", "resnet.ResNet",
+        "squeezenet.Fire", "squeezenet.SqueezeNet",
+    )
+)
+
+
+def unread_code(model: nn.Module) -> list[str]:
+    """The modules of ``model`` (by name) whose forward may do what the traced graph does not show.
+
+    That is any module whose ``forward`` is neither ``torch.nn``'s own nor one of `READ_FORWARDS`,
+    that has a ``forward`` or a call of its own on the instance or the class, or that has forward
+    hooks; and every module while a global forward hook is set. Such code may test a size and
+    raise (a user's ``if x.shape[-1] < 7``) without any op to record, so a graph that holds it is
+    not vouched for. Call it before the tracer adds its own hooks.
+    """
+    if any(getattr(nn.modules.module, hooks, None) for hooks in ("_global_forward_hooks", "_global_forward_pre_hooks")):
+        return [name or "(the model)" for name, _ in model.named_modules()]
+    return [name or "(the model)" for name, module in model.named_modules() if not _read(module)]
+
+
+def _read(module: nn.Module) -> bool:
+    cls = type(module)
+    if "forward" in vars(module) or module._forward_hooks or module._forward_pre_hooks:
+        return False
+    if cls.__call__ is not nn.Module.__call__ or cls._call_impl is not nn.Module._call_impl:
+        return False
+    forward = cls.forward
+    owner = f"{getattr(forward, '__module__', '')}.{getattr(forward, '__qualname__', '')}"
+    return owner.startswith("torch.nn.") or owner in READ_FORWARDS
+
+
 class _Unpredictable(Exception):
     """The graph holds a step the prediction cannot follow."""
 
@@ -72,6 +121,8 @@ class Prediction:
         dims: How many trailing axes of the input are spatial.
         opaque: Nodes whose effect on sizes is not the arithmetic's to vouch for
             (`archdoc.tracing.dataflow.FlowRecorder.opaque`).
+        read: Whether every forward that ran is one the arithmetic may vouch for (`unread_code`
+            found none); if not, the prediction is never vouched.
 
     Attributes:
         exact: Every step was followed: `runs` is the model's own answer, as far as the
@@ -81,7 +132,9 @@ class Prediction:
             module's notes), so `runs` needs no pass to confirm it.
     """
 
-    def __init__(self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str]) -> None:
+    def __init__(
+        self, flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str], read: bool
+    ) -> None:
         self._by_name = {layer.name: layer for layer in reversed(layers)}  # first call of each module
         self._shapes = {node.name: node.shape for node in flow}
         self._consumers: dict[str, list[FlowNode]] = {}
@@ -92,7 +145,7 @@ class Prediction:
         self._dims = dims
         self._opaque = opaque
         self.exact = True
-        self.vouched = True
+        self.vouched = read
         self._steps = _compiled(self._read(flow), self._input.name)
         if not self.runs(tuple(self._input.shape[-dims:])):  # the traced size ran, so a step was misread
             raise _Unpredictable(self._input.name)
@@ -206,13 +259,15 @@ class Prediction:
         return False
 
 
-def size_predictor(flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str]) -> Prediction | None:
+def size_predictor(
+    flow: Sequence[FlowNode], layers: Sequence[Layer], dims: int, opaque: frozenset[str], read: bool
+) -> Prediction | None:
     """The [`Prediction`][archdoc.tracing.prediction.Prediction] for a traced graph; ``None`` if it cannot start."""
     inputs = [n for n in flow if n.op == "placeholder"]
     if not inputs or inputs[0].shape is None or len(inputs[0].shape) < 1 + dims:
         return None
     try:
-        return Prediction(flow, layers, dims, opaque)
+        return Prediction(flow, layers, dims, opaque, read)
     except (_Unpredictable, *_ERRORS):
         return None
 

@@ -22,6 +22,7 @@ from torch.utils.flop_counter import flop_registry
 
 import archdoc
 from archdoc.registry import get_entry
+from archdoc.zoo.layers import StochasticDepth
 from conftest import shared
 
 # In-place initialisers: on meta there are no values to fill, so running them changes nothing
@@ -193,6 +194,7 @@ class Oracle:
     rows: list[tuple]  # torchinfo's, as torchinfo_rows gives them
     torchinfo_params: int
     torchinfo_mult_adds: int
+    drop_rates: tuple[float, ...]  # the stochastic depth layers' drop probabilities, in order
 
 
 def zoo_oracle(name: str) -> Oracle:
@@ -212,4 +214,5 @@ def _count(name: str) -> Oracle:
         rows=rows,
         torchinfo_params=stats.total_params,
         torchinfo_mult_adds=stats.total_mult_adds,
+        drop_rates=tuple(m.p for m in model.modules() if isinstance(m, StochasticDepth)),
     )

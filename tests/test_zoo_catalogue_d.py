@@ -20,7 +20,6 @@ import archdoc
 from archdoc.errors import BuildError
 from archdoc.registry import get_entry
 from archdoc.zoo import swin_transformer, vision_transformer
-from archdoc.zoo.layers import StochasticDepth
 from conftest import cached_trace
 from oracles import dispatcher_mult_adds, meta_model, zoo_oracle
 
@@ -83,7 +82,7 @@ def test_params_and_mult_adds(name):
     # The recorded dataflow holds the residual additions the diagrams draw.
     assert any(node.target == "add" and len(node.inputs) == 2 for node in trace.dataflow)
     if name in DROP_PATH:
-        rates = [m.p for m in meta_model(name).modules() if isinstance(m, StochasticDepth)]
+        rates = counted.drop_rates  # from the same meta build
         # Linear in depth: 0 at the first block, the paper's rate at the last.
         assert (rates[0], rates[-1]) == (0.0, pytest.approx(DROP_PATH[name]))
 

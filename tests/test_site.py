@@ -321,22 +321,51 @@ def test_models_section_placeholder_may_be_nested():
     assert not _fill([{"Home": "index.md"}], "Models", [])
 
 
+# mkdocs's own command (`mkdocs build`, as its console script calls it) for each argument list
+# given as JSON, one after the other in this process; stderr is split by a line per build.
+_MKDOCS_BUILDS = """
+import json, sys
+from mkdocs.__main__ import cli
+codes = []
+for args in sys.argv[1:]:
+    print("@@@ build", file=sys.stderr, flush=True)
+    try:
+        cli.main(["build", *json.loads(args)], prog_name="mkdocs")
+    except SystemExit as done:
+        codes.append(done.code or 0)
+print(json.dumps(codes))
+"""
+
+
 @pytest.mark.slow
 def test_mkdocs_command_line_builds_strictly(tmp_path):
-    """The plugin through the real `mkdocs build --strict` command, as a project runs it.
+    """The plugin through mkdocs's own `build --strict` command, as a project runs it.
 
     There, with no other thread in the process, two forked workers trace the zoo models
     while the pages are made; the pages are those of a build that traces in its own process.
+    Both command-line builds run in one fresh process, one after the other, as `mkdocs serve`
+    rebuilds: the second starts from what the first left.
     """
     models = "[lenet5, alexnet, squeezenet1_1, {name: alexnet, input: 3x63x63, classes: 2}]"
     config = lenet_project(tmp_path, f"  - archdoc:\n      workers: 2\n      models: {models}\n")
-    env = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}
+    # A model that fails in a worker is traced again by the build itself, which names it as ever.
+    (tmp_path / "bad").mkdir()
+    bad = project(tmp_path / "bad", "  - archdoc:\n      workers: 2\n      models: [lenet5, alexnet, squeezenet1_1, {name: alexnet, input: 3x62x62}]\n")
+    builds = [
+        ["--strict", "-v", "-f", str(config), "-d", str(tmp_path / "site")],
+        ["--strict", "-f", str(bad), "-d", str(tmp_path / "bad" / "site")],
+    ]
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-v", "-f", str(config), "-d", str(tmp_path / "site")],
-        capture_output=True, text=True, env=env, timeout=300,
+        [sys.executable, "-c", _MKDOCS_BUILDS, *map(json.dumps, builds)],
+        capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "archdoc: 4 of 4 models traced by 2 worker processes" in result.stderr
+    good, failed = result.stderr.split("@@@ build\n")[1:]
+    codes = json.loads(result.stdout.splitlines()[-1])
+    assert codes[0] == 0, good
+    assert "archdoc: 4 of 4 models traced by 2 worker processes" in good
+    assert codes[1] != 0 and "models[3] (alexnet): input 3x62x62 is too small" in failed
+    assert "Traceback" not in result.stderr
     (tmp_path / "one").mkdir()
     alone = lenet_project(tmp_path / "one", f"  - archdoc:\n      workers: 1\n      models: {models}\n")
     build(alone, tmp_path / "one" / "site")
@@ -344,15 +373,6 @@ def test_mkdocs_command_line_builds_strictly(tmp_path):
     for page in pages:
         forked = (tmp_path / "site" / "models" / page / "index.html").read_text(encoding="utf-8")
         assert forked == (tmp_path / "one" / "site" / "models" / page / "index.html").read_text(encoding="utf-8"), page
-    # A model that fails in a worker is traced again by the build itself, which names it as ever.
-    (tmp_path / "bad").mkdir()
-    bad = project(tmp_path / "bad", "  - archdoc:\n      workers: 2\n      models: [lenet5, alexnet, squeezenet1_1, {name: alexnet, input: 3x62x62}]\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(bad), "-d", str(tmp_path / "bad" / "site")],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert result.returncode != 0 and "models[3] (alexnet): input 3x62x62 is too small" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 # --------------------------------------------------------------------------- overview pieces

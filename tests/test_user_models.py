@@ -685,3 +685,51 @@ def test_a_global_forward_hook_leaves_no_forward_read():
         handle.remove()
     assert trace.minimum_input == (9, 9)
     assert archdoc.trace(_sequential(), "3x10x10").minimum_input == (3, 3)  # the hook gone: a 3×3 convolution
+
+
+def _pooled_head(*layers: torch.nn.Module) -> torch.nn.Sequential:
+    return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 10))
+
+
+# torch.nn's own layers whose windows allow sizes they refuse, each traced at 10×10 in a Sequential
+# (torch.nn's forward throughout). By hand: a 3×3 convolution gives n − 2, and a norm by the
+# batch's own statistics needs more than one value per channel at batch 1, so n − 2 ≥ 2; a 3×3
+# convolution padded by 2 gives n + 2 for any n ≥ 1, but reflecting needs the padding below n
+# and wrapping needs it at most n.
+@pytest.mark.parametrize(
+    ("make", "low"),
+    [
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.InstanceNorm2d(4)), 4),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, track_running_stats=False)), 4),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="reflect")), 3),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="circular")), 2),
+    ],
+    ids=["instance-norm", "batch-norm-without-running-statistics", "reflect-padding", "circular-padding"],
+)
+def test_a_layer_limited_beyond_its_window_gets_passes(monkeypatch, make, low):
+    sizes = count_passes(monkeypatch)
+    trace = archdoc.trace(make(), "3x10x10")
+    assert (trace.minimum_input, trace.maximum_input) == ((low, low), None)
+    assert sizes, "the range needed passes"
+    model = make().eval()
+    with torch.no_grad():
+        model(torch.empty(1, 3, low, low))
+        with pytest.raises((RuntimeError, ValueError)):
+            model(torch.empty(1, 3, low - 1, low - 1))
+
+
+def test_a_norm_with_running_statistics_and_replicate_padding_are_vouched_for(monkeypatch):
+    """The same layers where only the windows limit them: running statistics in eval mode, and
+    padding by repeating the edge, which works at any size. By hand: the padded 3×3 gives n + 2, the
+    unpadded 3×3 after it n ≥ 1."""
+    def make() -> torch.nn.Sequential:
+        return _pooled_head(
+            torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="replicate"), torch.nn.Conv2d(4, 4, 3),
+            torch.nn.BatchNorm2d(4), torch.nn.InstanceNorm2d(4, track_running_stats=True),
+        )
+
+    sizes = count_passes(monkeypatch)
+    assert archdoc.trace(make(), "3x10x10").minimum_input == (1, 1)
+    assert sizes == []
+    with torch.no_grad():
+        make().eval()(torch.empty(1, 3, 1, 1))

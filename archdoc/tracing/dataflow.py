@@ -18,7 +18,8 @@ well, and it costs no second pass.
 
 Nodes whose effect on sizes the window arithmetic cannot vouch for are kept in
 `FlowRecorder.opaque` (see `archdoc.tracing.prediction`): units of a class that is not
-``torch.nn``'s own (their forward is anyone's code), and ops that read a tensor no node
+``torch.nn``'s own (their forward is anyone's code); ``torch.nn``'s own that fail at
+sizes their windows allow (`_limited_beyond_windows`); and ops that read a tensor no node
 made (a weight or a constant) of more than one element.
 """
 
@@ -97,6 +98,21 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
+def _limited_beyond_windows(module: nn.Module) -> bool:
+    """Whether a ``torch.nn`` layer may fail at a size its window arithmetic allows.
+
+    A batch or instance norm that normalises by the statistics of the batch itself (no
+    running statistics, or in training) needs more than one value per channel, so a 1×1 map
+    at batch 1 fails; a convolution that pads by reflecting or wrapping needs the padding
+    no larger than its input.
+    """
+    if isinstance(module, nn.modules.batchnorm._NormBase):
+        return module.training or module.running_mean is None
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return module.padding_mode in ("reflect", "circular")  # "replicate" works at any size
+    return False
+
+
 class FlowRecorder:
     """Builds the dataflow while the `Recorder` sees calls and ops.
 
@@ -116,7 +132,9 @@ class FlowRecorder:
         for name, tensor in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
             self._weights.setdefault(id(tensor), (name,))
         self._units: dict[int, bool] = {id(m): is_unit(m, model) for m in model.modules()}
-        self._foreign_units = {id(m) for m in model.modules() if not type(m).__module__.startswith("torch.nn.")}
+        self._unvouched_units = {
+            id(m) for m in model.modules() if not type(m).__module__.startswith("torch.nn.") or _limited_beyond_windows(m)
+        }
         self.opaque: set[str] = set()
         self._open: list[tuple[nn.Module, tuple[str, ...], tuple[str, ...]]] = []
 
@@ -169,7 +187,7 @@ class FlowRecorder:
             self._unique(name), "call_module", name, inputs, name,
             tuple(outs[0].shape) if outs else None, kind_of(module), reads,
         )
-        if id(module) in self._foreign_units:
+        if id(module) in self._unvouched_units:
             self.opaque.add(node.name)
         self._add(node, outs)
 

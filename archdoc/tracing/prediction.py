@@ -15,7 +15,8 @@ search for the smallest size starts (`archdoc.tracing.input_range` confirms
 predicted edges with real passes).
 
 A graph made only of steps whose every failure the arithmetic knows (``torch.nn``'s
-own windows, norms over channels, activations and dropout; elementwise ops, channel
+own windows, zero- or edge-padded; norms over channels that use running statistics,
+activations and dropout; elementwise ops, channel
 concatenations, global reductions and flattens between them, reading no weight or
 constant with spatial extent) is *vouched for*: its answer is the model's, so no pass
 has to confirm it (the tests confirm it on one zoo model of each family that has such

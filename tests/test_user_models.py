@@ -13,6 +13,8 @@ import types
 
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import archdoc
 import user_models
@@ -733,3 +735,67 @@ def test_a_norm_with_running_statistics_and_replicate_padding_are_vouched_for(mo
     assert sizes == []
     with torch.no_grad():
         make().eval()(torch.empty(1, 3, 1, 1))
+
+
+# Any stack of torch.nn's own layers is traced in torch.nn's own forward (a Sequential), so a
+# vouched range must be the model's own: checked against PyTorch's kernels at every size.
+_CHANNELS = 4
+
+
+@st.composite
+def torch_nn_layers(draw) -> torch.nn.Module:
+    """One of torch.nn's windows, norms, activations or adaptive pools, on 4 channels."""
+    c, ints = _CHANNELS, st.integers
+    kind = draw(st.sampled_from(["conv", "max", "avg", "transpose", "norm", "activation", "adaptive"]))
+    if kind == "conv":
+        kernel, stride, dilation = draw(ints(1, 5)), draw(ints(1, 3)), draw(ints(1, 2))
+        mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+        padding = draw(ints(0 if mode == "zeros" else 1, 2))
+        return torch.nn.Conv2d(c, c, kernel, stride, padding, dilation, padding_mode=mode)
+    if kind in ("max", "avg"):
+        kernel, stride = draw(ints(1, 4)), draw(ints(1, 3))
+        padding, ceil = draw(ints(0, kernel // 2)), draw(st.booleans())
+        if kind == "max":
+            return torch.nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil)
+        return torch.nn.AvgPool2d(kernel, stride, padding, ceil_mode=ceil, count_include_pad=draw(st.booleans()))
+    if kind == "transpose":
+        kernel, stride = draw(ints(1, 4)), draw(ints(1, 3))
+        return torch.nn.ConvTranspose2d(c, c, kernel, stride, draw(ints(0, kernel - 1)), output_padding=draw(ints(0, stride - 1)))
+    if kind == "norm":
+        return draw(st.sampled_from([
+            lambda: torch.nn.BatchNorm2d(c), lambda: torch.nn.BatchNorm2d(c, track_running_stats=False),
+            lambda: torch.nn.InstanceNorm2d(c), lambda: torch.nn.InstanceNorm2d(c, track_running_stats=True),
+            lambda: torch.nn.GroupNorm(2, c), lambda: torch.nn.LocalResponseNorm(2),
+        ]))()
+    if kind == "activation":
+        return draw(st.sampled_from([torch.nn.ReLU, torch.nn.Hardswish, torch.nn.Dropout2d, torch.nn.Softmax2d, lambda: torch.nn.PReLU(c)]))()
+    pool = draw(st.sampled_from([torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d]))
+    return pool(draw(st.sampled_from([1, 2, 3, (None, 2), (2, None)])))
+
+
+def _runs_on_meta(model: torch.nn.Module, side: int) -> bool:
+    try:
+        with torch.no_grad():
+            return model(torch.empty(1, 3, side, side, device="meta")).numel() > 0
+    except (RuntimeError, ValueError, IndexError):
+        return False
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(data=st.data(), traced=st.integers(6, 14), head=st.sampled_from(["none", "pooled", "fixed"]))
+def test_any_stack_of_torch_nn_layers_gets_the_range_its_kernels_give(data, traced, head):
+    layers = [torch.nn.Conv2d(3, _CHANNELS, data.draw(st.integers(1, 3)))]
+    layers += data.draw(st.lists(torch_nn_layers(), min_size=1, max_size=5))
+    body = torch.nn.Sequential(*layers).eval()
+    assume(_runs_on_meta(body.to("meta"), traced))
+    out = body(torch.empty(1, 3, traced, traced, device="meta"))
+    if head == "pooled":
+        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(_CHANNELS, 3)]
+    elif head == "fixed" and out.dim() == 4:
+        layers += [torch.nn.Flatten(), torch.nn.Linear(out[0].numel(), 3)]  # fixes the size the flatten gives
+    model = torch.nn.Sequential(*layers).eval().to("meta")
+    trace = archdoc.trace(model, (3, traced, traced))
+    sides = [n for n in range(1, 2 * traced + 1) if _runs_on_meta(model, n)]
+    assert sides == list(range(sides[0], sides[-1] + 1))  # one range, as the search assumes
+    largest = None if sides[-1] == 2 * traced else sides[-1]
+    assert (trace.minimum_input, trace.maximum_input) == ((sides[0],) * 2, largest and (largest,) * 2), layers

@@ -102,7 +102,7 @@ def test_every_zoo_diagram_parses_fits_and_keeps_titles_clear(mermaid):
     "Conv 3×3, 128<br/>128 × 28 × 28") are one form: Mermaid reads a quoted label as one string
     token whatever its characters once `escape_label` has made them safe, which
     `test_any_label_text_parses` checks for any text, so the parser gets the first diagram of
-    each form, labels and all (296 diagrams are 74 forms). Expanded (depth 1)
+    each form, labels and all (323 diagrams are 74 forms). Expanded (depth 1)
     diagrams are shown only on request; each is checked here for size and arrows. They are made
     of the statements the shown diagrams are made of (checked: no statement of another kind),
     nested deeper and more of them, so the parser gets the two nearest Mermaid's limits: the

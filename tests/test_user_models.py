@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import types
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -21,6 +22,7 @@ import user_models
 from archdoc.errors import TraceError
 from archdoc.diagram import block_figures, network_diagram
 from archdoc.render import render
+from archdoc.zoo.googlenet import GoogLeNet
 from archdoc.table import render_table
 
 
@@ -366,12 +368,12 @@ def test_input_range_search_follows_the_graph(monkeypatch, model, minimum, most)
 
 
 def read_as_the_zoo_is(monkeypatch, *classes: type) -> None:
-    """Count these classes' forwards among those the arithmetic has read (`READ_FORWARDS`), as the zoo's are,
-    so that a test model meets the rules about its graph rather than the one about unread code."""
+    """Count these classes among those whose forward the arithmetic has read (`READ_CLASSES`), as the zoo's
+    are, so that a test model meets the rules about its graph rather than the one about unread code."""
     from archdoc.tracing import prediction
 
-    forwards = {f"{cls.forward.__module__}.{cls.forward.__qualname__}" for cls in classes}
-    monkeypatch.setattr(prediction, "READ_FORWARDS", prediction.READ_FORWARDS | forwards)
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in classes}
+    monkeypatch.setattr(prediction, "READ_CLASSES", prediction.READ_CLASSES | names)
 
 
 # Graphs that look like ones the size arithmetic vouches for, but where a prediction without
@@ -652,7 +654,35 @@ def sequential_with_its_own_forward() -> torch.nn.Sequential:
     return model
 
 
-@pytest.mark.parametrize("make", [ChecksTheSize, hooked_sequential, sequential_with_its_own_forward])
+def sequential_with_its_own_call() -> torch.nn.Sequential:
+    """A `torch.nn.Sequential` whose instance has a call of its own (``_call_impl``) that refuses inputs below 9."""
+    def call(self: torch.nn.Sequential, *args: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor:
+        _narrow_input_fails(self, args)
+        return torch.nn.Module._call_impl(self, *args, **kwargs)
+
+    model = _sequential()
+    model._call_impl = types.MethodType(call, model)
+    return model
+
+
+class _NarrowChildrenFail(torch.nn.Sequential):
+    """A Sequential of the user's own that only changes how it iterates: its first child refuses inputs
+    below 9, though the forward is still torch.nn's."""
+
+    def __iter__(self) -> Iterator:
+        first, *rest = super().__iter__()
+        return iter([lambda x: first(x) if x.shape[-1] >= 9 else _narrow_input_fails(first, (x,)), *rest])
+
+
+def sequential_subclass_iterating_its_own_way() -> torch.nn.Sequential:
+    return _NarrowChildrenFail(*_sequential())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [ChecksTheSize, hooked_sequential, sequential_with_its_own_forward, sequential_with_its_own_call,
+     sequential_subclass_iterating_its_own_way],
+)
 def test_a_size_tested_in_code_the_arithmetic_has_not_read_is_found_by_passes(monkeypatch, make):
     sizes = count_passes(monkeypatch)
     trace = archdoc.trace(make(), "3x10x10")
@@ -695,29 +725,50 @@ def _pooled_head(*layers: torch.nn.Module) -> torch.nn.Sequential:
 
 # torch.nn's own layers whose windows allow sizes they refuse, each traced at 10×10 in a Sequential
 # (torch.nn's forward throughout). By hand: a 3×3 convolution gives n − 2, and a norm by the
-# batch's own statistics needs more than one value per channel at batch 1, so n − 2 ≥ 2; a 3×3
+# statistics of the values it gets needs more than one per statistic: at batch 1 per channel
+# (batch norm without running statistics, instance norm, a group norm of one channel per group),
+# so n − 2 ≥ 2; at batch 2 the batch norm has two per channel at 1×1, so n − 2 ≥ 1. A 3×3
 # convolution padded by 2 gives n + 2 for any n ≥ 1, but reflecting needs the padding below n
 # and wrapping needs it at most n.
 @pytest.mark.parametrize(
-    ("make", "low"),
+    ("make", "batch", "low"),
     [
-        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.InstanceNorm2d(4)), 4),
-        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, track_running_stats=False)), 4),
-        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="reflect")), 3),
-        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="circular")), 2),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.InstanceNorm2d(4)), 1, 4),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, track_running_stats=False)), 1, 4),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, track_running_stats=False)), 2, 3),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(4, 4)), 1, 4),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="reflect")), 1, 3),
+        (lambda: _pooled_head(torch.nn.Conv2d(3, 4, 3, padding=2, padding_mode="circular")), 1, 2),
     ],
-    ids=["instance-norm", "batch-norm-without-running-statistics", "reflect-padding", "circular-padding"],
+    ids=["instance-norm", "batch-norm-without-running-statistics", "the-same-at-batch-2", "group-norm-of-single-channels",
+         "reflect-padding", "circular-padding"],
 )
-def test_a_layer_limited_beyond_its_window_gets_passes(monkeypatch, make, low):
+def test_a_layer_limited_beyond_its_window_gets_passes(monkeypatch, make, batch, low):
     sizes = count_passes(monkeypatch)
-    trace = archdoc.trace(make(), "3x10x10")
+    trace = archdoc.trace(make(), "3x10x10", batch=batch)
     assert (trace.minimum_input, trace.maximum_input) == ((low, low), None)
     assert sizes, "the range needed passes"
     model = make().eval()
     with torch.no_grad():
-        model(torch.empty(1, 3, low, low))
+        model(torch.empty(batch, 3, low, low))
         with pytest.raises((RuntimeError, ValueError)):
-            model(torch.empty(1, 3, low - 1, low - 1))
+            model(torch.empty(batch, 3, low - 1, low - 1))
+
+
+def test_three_dimensional_average_pooling_needs_its_window_padded_or_not(monkeypatch):
+    """PyTorch's 3-D average pooling refuses an input smaller than its 3×3×3 window although its padding
+    of 1 would give a 1×1×1 output at n = 1 (n + 2 − 3 + 1 = n): the arithmetic knows, so no pass."""
+
+    def make() -> torch.nn.Sequential:
+        return torch.nn.Sequential(torch.nn.Conv3d(3, 4, 1), torch.nn.AvgPool3d(3, stride=1, padding=1))
+
+    sizes = count_passes(monkeypatch)
+    assert archdoc.trace(make(), "3x8x8x8").minimum_input == (3, 3, 3)
+    assert sizes == []
+    with torch.no_grad():
+        make()(torch.empty(1, 3, 3, 3, 3))
+        with pytest.raises(RuntimeError):
+            make()(torch.empty(1, 3, 2, 2, 2))
 
 
 def test_a_norm_with_running_statistics_and_replicate_padding_are_vouched_for(monkeypatch):
@@ -738,7 +789,8 @@ def test_a_norm_with_running_statistics_and_replicate_padding_are_vouched_for(mo
 
 
 # Any stack of torch.nn's own layers is traced in torch.nn's own forward (a Sequential), so a
-# vouched range must be the model's own: checked against PyTorch's kernels at every size.
+# vouched range must be the model's own: checked against PyTorch's kernels at every size, at the
+# traced batch.
 _CHANNELS = 4
 
 
@@ -765,7 +817,7 @@ def torch_nn_layers(draw) -> torch.nn.Module:
         return draw(st.sampled_from([
             lambda: torch.nn.BatchNorm2d(c), lambda: torch.nn.BatchNorm2d(c, track_running_stats=False),
             lambda: torch.nn.InstanceNorm2d(c), lambda: torch.nn.InstanceNorm2d(c, track_running_stats=True),
-            lambda: torch.nn.GroupNorm(2, c), lambda: torch.nn.LocalResponseNorm(2),
+            lambda: torch.nn.GroupNorm(2, c), lambda: torch.nn.GroupNorm(c, c), lambda: torch.nn.LocalResponseNorm(2),
         ]))()
     if kind == "activation":
         return draw(st.sampled_from([torch.nn.ReLU, torch.nn.Hardswish, torch.nn.Dropout2d, torch.nn.Softmax2d, lambda: torch.nn.PReLU(c)]))()
@@ -773,29 +825,58 @@ def torch_nn_layers(draw) -> torch.nn.Module:
     return pool(draw(st.sampled_from([1, 2, 3, (None, 2), (2, None)])))
 
 
-def _runs_on_meta(model: torch.nn.Module, side: int) -> bool:
+def _runs_on_meta(model: torch.nn.Module, side: int, batch: int = 1) -> bool:
     try:
         with torch.no_grad():
-            return model(torch.empty(1, 3, side, side, device="meta")).numel() > 0
+            return model(torch.empty(batch, 3, side, side, device="meta")).numel() > 0
     except (RuntimeError, ValueError, IndexError):
         return False
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(data=st.data(), traced=st.integers(6, 14), head=st.sampled_from(["none", "pooled", "fixed"]))
-def test_any_stack_of_torch_nn_layers_gets_the_range_its_kernels_give(data, traced, head):
+@given(data=st.data(), traced=st.integers(6, 14), head=st.sampled_from(["none", "pooled", "fixed"]), batch=st.sampled_from([1, 2]))
+def test_any_stack_of_torch_nn_layers_gets_the_range_its_kernels_give(data, traced, head, batch):
     layers = [torch.nn.Conv2d(3, _CHANNELS, data.draw(st.integers(1, 3)))]
     layers += data.draw(st.lists(torch_nn_layers(), min_size=1, max_size=5))
     body = torch.nn.Sequential(*layers).eval()
-    assume(_runs_on_meta(body.to("meta"), traced))
-    out = body(torch.empty(1, 3, traced, traced, device="meta"))
+    assume(_runs_on_meta(body.to("meta"), traced, batch))
+    out = body(torch.empty(batch, 3, traced, traced, device="meta"))
     if head == "pooled":
         layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(_CHANNELS, 3)]
     elif head == "fixed" and out.dim() == 4:
         layers += [torch.nn.Flatten(), torch.nn.Linear(out[0].numel(), 3)]  # fixes the size the flatten gives
     model = torch.nn.Sequential(*layers).eval().to("meta")
-    trace = archdoc.trace(model, (3, traced, traced))
-    sides = [n for n in range(1, 2 * traced + 1) if _runs_on_meta(model, n)]
+    trace = archdoc.trace(model, (3, traced, traced), batch=batch)
+    sides = [n for n in range(1, 2 * traced + 1) if _runs_on_meta(model, n, batch)]
     assert sides == list(range(sides[0], sides[-1] + 1))  # one range, as the search assumes
     largest = None if sides[-1] == 2 * traced else sides[-1]
     assert (trace.minimum_input, trace.maximum_input) == ((sides[0],) * 2, largest and (largest,) * 2), layers
+
+
+def _wide_enough(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[-1] < 64:
+        raise RuntimeError("GoogLeNet of this project's own needs 64×64")
+    return x
+
+
+class WideGoogLeNet(GoogLeNet):
+    """The zoo's GoogLeNet, whose forward is read, with the input transform it calls overridden."""
+
+    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
+        return _wide_enough(x)
+
+
+def googlenet_with_its_own_transform() -> GoogLeNet:
+    model = GoogLeNet()
+    model._transform_input = _wide_enough  # on the instance: what the read forward calls
+    return model
+
+
+@pytest.mark.parametrize("make", [WideGoogLeNet, googlenet_with_its_own_transform])
+def test_a_zoo_forward_calling_what_a_project_changed_gets_passes(monkeypatch, make):
+    # GoogLeNet's own minimum is 15 (see test_zoo.py); these refuse anything below 64.
+    with torch.device("meta"):
+        model = make()
+    sizes = count_passes(monkeypatch)
+    assert archdoc.trace(model, "3x224x224").minimum_input == (64, 64)
+    assert sizes, "the range needed passes"

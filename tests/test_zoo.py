@@ -322,14 +322,15 @@ def test_a_vouched_range_takes_no_pass_and_the_kernels_agree(monkeypatch, name):
         assert runs(high) and not runs(high + 1)
 
 
-def test_every_read_forward_is_a_zoo_class_of_its_own():
-    """`READ_FORWARDS` names forwards by where they are defined; each must be a zoo class's own, so a
+def test_every_read_class_is_a_zoo_class_with_the_forward_that_was_read():
+    """`READ_CLASSES` names classes; each must be a zoo class whose forward is its own or torch.nn's, so a
     renamed class or a moved forward cannot leave a stale name behind (its models would lose vouching)."""
     import importlib
 
-    from archdoc.tracing.prediction import READ_FORWARDS
+    from archdoc.tracing.prediction import READ_CLASSES
 
-    for qualified in sorted(READ_FORWARDS):
-        module, cls, method = qualified.rsplit(".", 2)
-        owner = getattr(importlib.import_module(module), cls)
-        assert method == "forward" and "forward" in vars(owner), qualified
+    for qualified in sorted(READ_CLASSES):
+        module, name = qualified.rsplit(".", 1)
+        cls = getattr(importlib.import_module(module), name)
+        assert module.startswith("archdoc.zoo.") and issubclass(cls, torch.nn.Module), qualified
+        assert "forward" in vars(cls) or cls.forward.__module__.startswith("torch.nn."), qualified

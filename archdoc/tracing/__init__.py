@@ -39,9 +39,9 @@ _WINDOWED = frozenset({LayerKind.CONV, LayerKind.CONV_TRANSPOSE, LayerKind.MAXPO
 
 
 def _input_range(
-    model: nn.Module, spec: Any, device: str, flow: Any, layers: Any, output: Any, opaque: frozenset[str], read: bool
+    model: nn.Module, spec: Any, device: str, batch: int, flow: Any, layers: Any, output: Any, opaque: frozenset[str], read: bool
 ) -> tuple[Any, Any]:
-    """Per spatial axis, the smallest input that runs and, where one exists, the largest."""
+    """Per spatial axis, the smallest input that runs at ``batch`` and, where one exists, the largest."""
     dims = len(spec.shape) - 1
     predictor = size_predictor(flow, layers, dims, opaque, read)
     ran = all(t.numel() > 0 for t in tensors(output))
@@ -50,7 +50,7 @@ def _input_range(
     for axes in axis_groups(dims):
         traced = [spec.shape[1 + a] for a in axes]
         square = len(set(traced)) == 1
-        probe = SizeProbe(model, spec, device, known={traced[0]: ran} if square else None, axes=axes)
+        probe = SizeProbe(model, spec, device, known={traced[0]: ran} if square else None, axes=axes, batch=batch)
         found = find_input_range(probe, max(traced), predictor if square else None)
         for a in axes:
             low[a], high[a] = found
@@ -105,9 +105,9 @@ def trace(
             For registry models, the first size sets ``in_channels``.
         batch: Batch size.
         device: ``"meta"`` (no memory, no values) or a real device such as ``"cpu"``.
-        input_range: Search the smallest (and largest) square input the model runs on: worked
-            out from the layers' window arithmetic, with a few more passes on meta wherever the
-            arithmetic cannot vouch for every step; off, `Trace.minimum_input` stays ``None``.
+        input_range: Search the smallest (and largest) square input the model runs on at ``batch``:
+            worked out from the layers' window arithmetic, with a few more passes on ``device``
+            wherever the arithmetic cannot vouch for every step; off, `Trace.minimum_input` stays ``None``.
         timeout: Seconds the model's code may run (import, build, every pass); ``None`` for no limit.
         trust: Where an import path comes from and what it may run (see `archdoc.loading.Trust`);
             from Python, any module but the standard library's.
@@ -157,7 +157,7 @@ def _trace(
     except Exception as exc:
         failing = recorder.stack[-1] if recorder.stack else None
         recorder.detach()
-        raise diagnose(exc, model, name, inputs, failing, device, recorder.failed_op) from exc
+        raise diagnose(exc, model, name, inputs, failing, device, recorder.failed_op, batch) from exc
     finally:
         recorder.detach()
 
@@ -172,7 +172,7 @@ def _trace(
     flow = tuple(recorder.flow.nodes)
     smallest = largest = None
     if input_range and spatial_input(inputs) and any(layer.kind in _WINDOWED for layer in layers):
-        smallest, largest = _input_range(model, inputs[0], device, flow, layers, output, frozenset(recorder.flow.opaque), read)
+        smallest, largest = _input_range(model, inputs[0], device, batch, flow, layers, output, frozenset(recorder.flow.opaque), read)
 
     params = list(model.parameters())
     return Trace(

@@ -101,13 +101,17 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
 def _limited_beyond_windows(module: nn.Module) -> bool:
     """Whether a ``torch.nn`` layer may fail at a size its window arithmetic allows.
 
-    A batch or instance norm that normalises by the statistics of the batch itself (no
-    running statistics, or in training) needs more than one value per channel, so a 1×1 map
-    at batch 1 fails; a convolution that pads by reflecting or wrapping needs the padding
-    no larger than its input.
+    A norm by the statistics of the values it gets needs more than one of them per statistic:
+    a batch norm without running statistics (or in training) per channel across the batch, so a
+    1×1 map at batch 1 fails; an instance norm without them per channel of each sample, so a 1×1
+    map fails at any batch; a group norm of one channel per group per group and sample. A
+    convolution that pads by reflecting needs its input larger than the padding, and one that
+    wraps around needs it at least as large.
     """
     if isinstance(module, nn.modules.batchnorm._NormBase):
         return module.training or module.running_mean is None
+    if isinstance(module, nn.GroupNorm):
+        return module.num_channels == module.num_groups
     if isinstance(module, nn.modules.conv._ConvNd):
         return module.padding_mode in ("reflect", "circular")  # "replicate" works at any size
     return False

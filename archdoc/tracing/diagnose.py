@@ -99,6 +99,7 @@ def diagnose(
     failing: Call | None,
     device: str,
     op: str | None = None,
+    batch: int = 1,
 ) -> ArchdocError:
     """The error for a failed forward pass of ``model`` (``name`` on ``inputs``).
 
@@ -110,6 +111,7 @@ def diagnose(
         failing: The innermost module call open when it failed.
         device: The device it ran on.
         op: The first aten op that raised, if the recorder saw one.
+        batch: The batch size it ran at (the sizes that work are searched at it).
     """
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     module = failing.module if failing else None
@@ -141,7 +143,7 @@ def diagnose(
     ):
         spec = inputs[0]
         limit = max(64, 2 * max(spec.shape[1:]))
-        found = SizeProbe(model, spec, device).sizes_for_features(module, in_features, limit)
+        found = SizeProbe(model, spec, device, batch=batch).sizes_for_features(module, in_features, limit)
         if found is None:
             works = f"no size up to {limit} works"
         else:
@@ -155,7 +157,7 @@ def diagnose(
     arithmetic = failing_arithmetic(module, shape) if module is not None and shape is not None else None
     if arithmetic is not None and spatial_input(inputs):
         spec = inputs[0]
-        smallest = minimum_per_axis(model, spec, device)
+        smallest = minimum_per_axis(model, spec, device, batch=batch)
         minimum = ""
         if smallest:
             axes = " (T×H×W)" if len(smallest) == 3 else ""

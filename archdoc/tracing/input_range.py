@@ -110,15 +110,18 @@ class SizeProbe:
         device: Where ``model`` lives; passes run on meta tensors whenever it is meta.
         known: Answers already known (the traced size ran).
         axes: The spatial axes (0 is the first after channels) that take the size tried; all by default.
+        batch: The batch size of every pass (the traced one: a norm by the batch's own statistics
+            runs at sizes with a larger batch that it refuses with a smaller one).
     """
 
     def __init__(
         self, model: nn.Module, spec: InputSpec, device: str, known: dict[int, bool] | None = None,
-        axes: tuple[int, ...] | None = None,
+        axes: tuple[int, ...] | None = None, batch: int = 1,
     ) -> None:
         self.model = model
         self.spec = spec
         self.device = device
+        self.batch = batch
         self.axes = tuple(range(len(spec.shape) - 1)) if axes is None else axes
         self.passes = 0
         self._composites = holds_composites(model)
@@ -143,7 +146,7 @@ class SizeProbe:
     def _run(self, size: int) -> bool:
         self.passes += 1
         try:
-            args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            args, kwargs = make_inputs((self._input(size),), self.batch, self.device)
             with torch.no_grad(), FastMeta(self._composites):
                 out = self.model(*args, **kwargs)
         except Exception:
@@ -194,7 +197,7 @@ class SizeProbe:
 
         handle = layer.register_forward_pre_hook(stop)
         try:
-            args, kwargs = make_inputs((self._input(size),), 1, self.device)
+            args, kwargs = make_inputs((self._input(size),), self.batch, self.device)
             with torch.no_grad(), FastMeta(self._composites):
                 self.model(*args, **kwargs)
         except _Reached as reached:
@@ -239,7 +242,7 @@ def _first_false(predicate: Any, low: int, high: int) -> int:
 
 
 def minimum_per_axis(
-    model: nn.Module, spec: InputSpec, device: str, limits: tuple[int, ...] = (256, 1024, 4096)
+    model: nn.Module, spec: InputSpec, device: str, limits: tuple[int, ...] = (256, 1024, 4096), batch: int = 1
 ) -> tuple[int, ...] | None:
     """The smallest size per spatial axis group (see `axis_groups`), the other axes held at a size that runs.
 
@@ -248,14 +251,14 @@ def minimum_per_axis(
     the smallest square's side, repeated.
     """
     dims = len(spec.shape) - 1
-    everywhere = SizeProbe(model, spec, device)
+    everywhere = SizeProbe(model, spec, device, batch=batch)
     good = next((limit for limit in limits if everywhere.runs(limit)), None)
     if good is None:
         return None
     wide = with_spatial(spec, good)
     found: list[int] = [good] * dims
     for axes in axis_groups(dims):
-        smallest = SizeProbe(model, wide, device, known={good: True}, axes=axes).minimum(good)
+        smallest = SizeProbe(model, wide, device, known={good: True}, axes=axes, batch=batch).minimum(good)
         for axis in axes:
             found[axis] = good if smallest is None else smallest
     return tuple(found)

@@ -15,15 +15,15 @@ search for the smallest size starts (`archdoc.tracing.input_range` confirms
 predicted edges with real passes).
 
 A graph made only of steps whose every failure the arithmetic knows (``torch.nn``'s
-own windows, zero- or edge-padded; norms over channels that use running statistics,
-activations and dropout; elementwise ops, channel
+own windows, zero- or edge-padded; norms over channels that never take a statistic of a
+single value; activations and dropout; elementwise ops, channel
 concatenations, global reductions and flattens between them, reading no weight or
 constant with spatial extent) is *vouched for*: its answer is the model's, so no pass
 has to confirm it (the tests confirm it on one zoo model of each family that has such
 graphs, and show the hostile models that only look like one getting their passes).
 The graph records what ran, not the Python around it: a ``forward`` may test a size
 and raise, and no node would show it. So a graph is vouched for only when every
-``forward`` that ran is ``torch.nn``'s own or one of `READ_FORWARDS` (see `unread_code`).
+``forward`` that ran is ``torch.nn``'s own or that of one of `READ_CLASSES` (see `unread_code`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from torch import nn
 from archdoc.tracing.record import FlowNode, Layer, LayerKind
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["READ_FORWARDS", "Prediction", "size_predictor", "unread_code"]
+__all__ = ["READ_CLASSES", "Prediction", "size_predictor", "unread_code"]
 
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.CONV_TRANSPOSE)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
@@ -60,21 +60,23 @@ _VOUCHED_OPS = frozenset({
 })
 
 
-# The zoo's own forwards that the arithmetic has been checked against by reading them: they call
-# their children and join, add, scale or flatten what comes back, and never look at a size
-# (what differs between calls, such as a residual connection, is decided when the model is built).
-READ_FORWARDS = frozenset(
-    f"archdoc.zoo.{name}.forward"
+# The zoo's own classes whose forward (their own, or torch.nn's Sequential's) has been read
+# against the arithmetic: each calls its children and joins, adds, scales or flattens what comes
+# back, and never looks at a size; what differs between calls (a residual connection, the input
+# transform of GoogLeNet and Inception v3) is decided when the model is built. Named class by
+# class: a subclass, which may override what forward calls, is not read.
+READ_CLASSES = frozenset(
+    f"archdoc.zoo.{name}"
     for name in (
         "alexnet.AlexNet", "alexnet.AlexNet2012", "alexnet.AlexNetBN", "lenet.LeNet5", "vgg.VGG",
-        "densenet.DenseBlock", "densenet.DenseLayer", "densenet.DenseNet",
+        "densenet.DenseBlock", "densenet.DenseLayer", "densenet.DenseNet", "densenet.Transition",
         "googlenet.BasicConv2d", "googlenet.GoogLeNet", "googlenet.Inception",
         "inception.Inception3", "inception.InceptionA", "inception.InceptionAux", "inception.InceptionB",
         "inception.InceptionC", "inception.InceptionD", "inception.InceptionE",
-        "layers.SqueezeExcitation", "mnasnet.InvertedResidual", "mnasnet.MNASNet",
+        "layers.ConvNormAct", "layers.SqueezeExcitation", "mnasnet.InvertedResidual", "mnasnet.MNASNet",
         "mobilenetv2.InvertedResidual", "mobilenetv2.MobileNetV2", "mobilenetv3.InvertedResidual", "mobilenetv3.MobileNetV3",
-        "regnet.RegNet", "regnet.ResBottleneckBlock", "resnet.BasicBlock", "resnet.Bottleneck", "resnet.ResNet",
-        "squeezenet.Fire", "squeezenet.SqueezeNet",
+        "regnet.AnyStage", "regnet.BottleneckTransform", "regnet.RegNet", "regnet.ResBottleneckBlock",
+        "resnet.BasicBlock", "resnet.Bottleneck", "resnet.ResNet", "squeezenet.Fire", "squeezenet.SqueezeNet",
     )
 )
 
@@ -82,11 +84,14 @@ READ_FORWARDS = frozenset(
 def unread_code(model: nn.Module) -> list[str]:
     """The modules of ``model`` (by name) whose forward may do what the traced graph does not show.
 
-    That is any module whose ``forward`` is neither ``torch.nn``'s own nor one of `READ_FORWARDS`,
-    that has a ``forward`` or a call of its own on the instance or the class, or that has forward
-    hooks; and every module while a global forward hook is set. Such code may test a size and
-    raise (a user's ``if x.shape[-1] < 7``) without any op to record, so a graph that holds it is
-    not vouched for. Call it before the tracer adds its own hooks.
+    A module is read when its class is ``torch.nn``'s own (not a subclass from elsewhere) or one
+    of `READ_CLASSES`, with the forward that class defines or inherits from ``torch.nn``; when
+    neither the class nor the instance brings a call of its own (``__call__``, ``_call_impl``, a
+    compiled call); when the instance holds nothing callable of its own (a ``forward``, or a
+    method its forward calls, set on it); and when it has no forward hooks. While a global forward
+    hook is set, no module is read. Unread code may test a size and raise (a user's
+    ``if x.shape[-1] < 7``) without any op to record, so a graph that holds it is not vouched
+    for. Call it before the tracer adds its own hooks.
     """
     if any(getattr(nn.modules.module, hooks, None) for hooks in ("_global_forward_hooks", "_global_forward_pre_hooks")):
         return [name or "(the model)" for name, _ in model.named_modules()]
@@ -95,13 +100,17 @@ def unread_code(model: nn.Module) -> list[str]:
 
 def _read(module: nn.Module) -> bool:
     cls = type(module)
-    if "forward" in vars(module) or module._forward_hooks or module._forward_pre_hooks:
+    if module._forward_hooks or module._forward_pre_hooks or getattr(module, "_compiled_call_impl", None) is not None:
+        return False
+    if any(callable(value) for value in vars(module).values()):
         return False
     if cls.__call__ is not nn.Module.__call__ or cls._call_impl is not nn.Module._call_impl:
         return False
-    forward = cls.forward
-    owner = f"{getattr(forward, '__module__', '')}.{getattr(forward, '__qualname__', '')}"
-    return owner.startswith("torch.nn.") or owner in READ_FORWARDS
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    forward = f"{getattr(cls.forward, '__module__', '')}.{getattr(cls.forward, '__qualname__', '')}"
+    if name in READ_CLASSES:
+        return forward == f"{name}.forward" or forward.startswith("torch.nn.")
+    return name.startswith("torch.nn.") and forward.startswith("torch.nn.")
 
 
 class _Unpredictable(Exception):
@@ -355,8 +364,12 @@ def _window(layer: Layer, dims: int) -> Any:
         extra = _per_dim(attrs.get("output_padding", 0), dims)
         axes = tuple(zip(kernel, stride, padding, dilation, extra))
         return lambda sizes: tuple(transposed_size(n, *a) for n, a in zip(sizes, axes))
-    if all(s == 1 and d * (k - 1) == 2 * p for k, s, p, d in zip(kernel, stride, padding, dilation)):
+    # PyTorch's 3-D average pooling also refuses an input smaller than its window, padded or not.
+    unpadded_floor = layer.type == "AvgPool3d" and any(k > 1 for k in kernel)
+    if not unpadded_floor and all(s == 1 and d * (k - 1) == 2 * p for k, s, p, d in zip(kernel, stride, padding, dilation)):
         return None  # every size n ≥ 1 gives n + 2p − d(k − 1) = n: a 1×1 or a padded 3×3 convolution
     ceil = bool(attrs.get("ceil_mode", False))
     axes = tuple((k, s, p, d, ceil) for k, s, p, d in zip(kernel, stride, padding, dilation))
+    if unpadded_floor:
+        return lambda sizes: tuple(0 if n < a[0] else window_size(n, *a) for n, a in zip(sizes, axes))
     return lambda sizes: tuple(window_size(n, *a) for n, a in zip(sizes, axes))

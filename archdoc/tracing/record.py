@@ -186,8 +186,8 @@ class Trace:
         buffer_params: Elements in buffers (BatchNorm running statistics, ...).
         mult_adds: Multiply-accumulates of the whole forward pass.
         dataflow: The recorded dataflow graph, in the order the nodes ran.
-        minimum_input: Per spatial axis, the smallest size the model accepts, if known: height and
-            width searched as one square, the frames of a T×H×W input on their own.
+        minimum_input: Per spatial axis, the smallest size the model accepts at the traced batch, if
+            known: height and width searched as one square, the frames of a T×H×W input on their own.
         maximum_input: Per spatial axis, the largest such size where one exists below twice the
             traced size (a Flatten feeding a fixed-width Linear accepts only a narrow range); ``None``
             on an axis without one, and ``None`` altogether when no axis has one.

@@ -628,7 +628,7 @@ class ChecksTheSize(_Conv8):
 
 
 def _sequential() -> torch.nn.Sequential:
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 10))
+    return _pooled_head(torch.nn.Conv2d(3, 4, 3))
 
 
 def _narrow_input_fails(module: torch.nn.Module, args: tuple) -> None:

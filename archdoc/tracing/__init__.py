@@ -27,7 +27,7 @@ from archdoc.tracing.collect import collect_layers, owners
 from archdoc.tracing.diagnose import diagnose
 from archdoc.tracing.guard import DEFAULT_TIMEOUT, guarded
 from archdoc.tracing.input_range import SizeProbe, axis_groups, find_input_range, spatial_input
-from archdoc.tracing.prediction import size_predictor, unread_code
+from archdoc.tracing.prediction import reads_every_forward, size_predictor
 from archdoc.tracing.record import FlowNode, Layer, LayerKind, Pad, Shape, Trace
 from archdoc.tracing.recorder import Recorder, make_inputs, output_names, tensors
 
@@ -146,7 +146,7 @@ def _trace(
     model.eval()
     _check_names(model, inputs, name)
 
-    read = input_range and not unread_code(model)  # before the recorder adds its hooks
+    read = input_range and reads_every_forward(model)  # before the recorder adds its hooks
     recorder = Recorder(model)
     recorder.attach()
     try:

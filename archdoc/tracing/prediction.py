@@ -23,7 +23,7 @@ has to confirm it (the tests confirm it on one zoo model of each family that has
 graphs, and show the hostile models that only look like one getting their passes).
 The graph records what ran, not the Python around it: a ``forward`` may test a size
 and raise, and no node would show it. So a graph is vouched for only when every
-``forward`` that ran is ``torch.nn``'s own or that of one of `READ_CLASSES` (see `unread_code`).
+``forward`` that ran is ``torch.nn``'s own or that of one of `READ_CLASSES` (see `reads_every_forward`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from torch import nn
 from archdoc.tracing.record import FlowNode, Layer, LayerKind
 from archdoc.window import transposed_size, window_size
 
-__all__ = ["READ_CLASSES", "Prediction", "size_predictor", "unread_code"]
+__all__ = ["READ_CLASSES", "Prediction", "reads_every_forward", "size_predictor"]
 
 _WINDOWED = (LayerKind.CONV, LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.CONV_TRANSPOSE)
 _ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
@@ -81,8 +81,8 @@ READ_CLASSES = frozenset(
 )
 
 
-def unread_code(model: nn.Module) -> list[str]:
-    """The modules of ``model`` (by name) whose forward may do what the traced graph does not show.
+def reads_every_forward(model: nn.Module) -> bool:
+    """Whether the traced graph of ``model`` shows all its forwards do: every module is read.
 
     A module is read when its class is ``torch.nn``'s own (not a subclass from elsewhere) or one
     of `READ_CLASSES`, with the forward that class defines or inherits from ``torch.nn``; when
@@ -94,8 +94,8 @@ def unread_code(model: nn.Module) -> list[str]:
     for. Call it before the tracer adds its own hooks.
     """
     if any(getattr(nn.modules.module, hooks, None) for hooks in ("_global_forward_hooks", "_global_forward_pre_hooks")):
-        return [name or "(the model)" for name, _ in model.named_modules()]
-    return [name or "(the model)" for name, module in model.named_modules() if not _read(module)]
+        return False
+    return all(_read(module) for module in model.modules())
 
 
 def _read(module: nn.Module) -> bool:
@@ -131,8 +131,8 @@ class Prediction:
         dims: How many trailing axes of the input are spatial.
         opaque: Nodes whose effect on sizes is not the arithmetic's to vouch for
             (`archdoc.tracing.dataflow.FlowRecorder.opaque`).
-        read: Whether every forward that ran is one the arithmetic may vouch for (`unread_code`
-            found none); if not, the prediction is never vouched.
+        read: Whether every forward that ran is one the arithmetic may vouch for
+            (`reads_every_forward`); if not, the prediction is never vouched.
 
     Attributes:
         exact: Every step was followed: `runs` is the model's own answer, as far as the
